@@ -1,0 +1,42 @@
+# Two entry points for a fresh machine (Python 3.11+, Java 17+):
+#   make demo   set up, generate a small day, run the pipeline, say how to open the dashboard
+#   make test   set up, then run the whole test suite (unit, integration, e2e, browser)
+# Both create or reuse .venv and reinstall only when pyproject.toml changed.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.pdbi-installed
+DAY ?= 2017-11-16
+SCALE ?= 0.01
+
+.PHONY: demo test lint bench system-deps clean-data
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("pdbi needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+demo: $(STAMP) system-deps
+	$(BIN)/pdbi generate --scale $(SCALE) --date $(DAY)
+	$(BIN)/pdbi run --date $(DAY)
+	@echo
+	@echo "Open the dashboard:  $(BIN)/pdbi serve   then browse http://127.0.0.1:5006/"
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP) system-deps
+	$(BIN)/python -m bench --scale $(SCALE)
+
+clean-data:
+	-$(BIN)/pdbi db stop
+	rm -rf data

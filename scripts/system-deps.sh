@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Checks the two system packages pdbi needs besides Python: Java 17+ (Spark) and, for the
+# browser tests, Debian's chromium. Installs them with apt-get when run as root and missing;
+# otherwise says how to install them. Set PDBI_SKIP_CHROMIUM=1 to skip the browser.
+set -euo pipefail
+
+need_apt=()
+java_major() { java -version 2>&1 | sed -nE 's/.*version "(1\.)?([0-9]+).*/\2/p' | head -1; }
+if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ]; then
+  need_apt+=(openjdk-17-jre-headless)
+fi
+if [ "${PDBI_SKIP_CHROMIUM:-0}" != "1" ] && [ ! -x /usr/bin/chromium ]; then
+  need_apt+=(chromium)
+fi
+[ ${#need_apt[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing ${need_apt[*]} with apt-get ..."
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+else
+  echo "pdbi needs: ${need_apt[*]}. Install them, e.g.: sudo apt-get install ${need_apt[*]}" >&2
+  echo "(Java 17+ runs Spark; chromium runs the browser tests.)" >&2
+  exit 1
+fi

@@ -1,0 +1,73 @@
+"""Handing warehouse data to Spark without a JDBC driver: COPY out, Parquet into the lake."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import psycopg
+import pyarrow as pa
+import pyarrow.parquet as pq
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
+from psycopg import sql
+
+from tasks.resources import postgres
+from tasks.resources.lake import Lake, get_lake
+from tasks.resources.postgres import read_sql
+from tasks.retry import only_transient
+
+STUDENT_COLUMNS = ("student_id", "state", "city", "university", "course")
+STUDENT_SCHEMA = pa.schema([(name, pa.string()) for name in STUDENT_COLUMNS])
+BATCH_ROWS = 100_000
+
+
+def _batches(conn: psycopg.Connection, query: str) -> Iterator[pa.RecordBatch]:
+    with conn.cursor() as cur:
+        copy_sql = sql.SQL("copy ({}) to stdout").format(sql.SQL(query))  # type: ignore[arg-type]
+        with cur.copy(copy_sql) as copy:
+            rows: list[tuple] = []
+            for row in copy.rows():
+                rows.append(row)
+                if len(rows) == BATCH_ROWS:
+                    yield _to_batch(rows)
+                    rows = []
+            if rows:
+                yield _to_batch(rows)
+
+
+def _to_batch(rows: list[tuple]) -> pa.RecordBatch:
+    columns = list(zip(*rows, strict=True))
+    return pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in columns], schema=STUDENT_SCHEMA)
+
+
+def export_students(conn: psycopg.Connection, lake: Lake, zone: str, name: str) -> int:
+    """Write dw.student_flat to a Parquet file in the lake, streaming; returns rows written."""
+    written = 0
+    query = read_sql("export/student_flat.sql")
+    with lake.write_atomic(zone, name) as out, pq.ParquetWriter(out, STUDENT_SCHEMA) as writer:
+        for batch in _batches(conn, query):
+            writer.write_batch(batch)
+            written += batch.num_rows
+    return written
+
+
+def students_export_name(run_date: date) -> str:
+    return f"{run_date.isoformat()}/warehouse/student_flat.parquet"
+
+
+@task(
+    retries=3,
+    retry_delay_seconds=exponential_backoff(2),
+    retry_condition_fn=only_transient,
+    cache_policy=NO_CACHE,
+    tags=["export"],
+)
+def export_for_spark(run_date: date) -> str:
+    """The warehouse's students as Parquet in the lake's temp zone; returns its name there."""
+    name = students_export_name(run_date)
+    with postgres.connect() as conn:
+        rows = export_students(conn, get_lake(), "temp", name)
+    get_run_logger().info("exported %d students to temp/%s", rows, name)
+    return name

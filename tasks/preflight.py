@@ -1,0 +1,33 @@
+"""Checks that fail a run in its first second, with one sentence, instead of minutes in."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.resources import postgres
+from tasks.resources.lake import get_lake
+from tasks.resources.spark import check_java
+
+
+def check_prerequisites() -> list[str]:
+    """Lake, database (with migrations applied) and Java; returns one line per component."""
+    lake = get_lake()
+    lake.ensure_zones()
+    database = postgres.check_database()
+    with postgres.connect() as conn:
+        applied = postgres.apply_migrations(conn)
+    java = check_java()
+    return [
+        f"lake: {lake.url}",
+        f"database: {database}" + (f" (applied {', '.join(applied)})" if applied else ""),
+        f"java: {java}",
+    ]
+
+
+@task(cache_policy=NO_CACHE, tags=["preflight"])
+def preflight() -> list[str]:
+    lines = check_prerequisites()
+    for line in lines:
+        get_run_logger().info(line)
+    return lines

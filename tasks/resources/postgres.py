@@ -1,0 +1,176 @@
+"""PostgreSQL: the only module that opens database connections and reads sql/ files.
+
+With no database URL configured, pdbi starts an embedded, real PostgreSQL (pgserver) in the
+project's data folder and reuses it across commands, so a laptop without a server still gets a
+working warehouse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from tasks.errors import ConfigError
+from tasks.settings import get_settings
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+
+
+_PASSWORD_PARAM = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """The URL (or key=value DSN) with any password replaced, safe to print or log."""
+    url = _PASSWORD_PARAM.sub(r"\1***", url)
+    parts = urlsplit(url)
+    if parts.scheme and parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        url = urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+@lru_cache(maxsize=1)
+def database_url() -> str:
+    """The configured URL, or the embedded server's (started on first use, then reused)."""
+    settings = get_settings()
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return _embedded_url(settings.data_dir.resolve() / "pgdata")
+
+
+def _embedded_url(pgdata: Path) -> str:
+    import pgserver  # imported lazily: only the embedded path needs it
+
+    pgdata.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None leaves the server running for the next command, which reuses it.
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    return server.get_uri()
+
+
+def stop_embedded(pgdata: Path | None = None) -> bool:
+    """Stop the embedded server left running for reuse; False when none was running."""
+    import pgserver
+
+    pgdata = (pgdata or get_settings().data_dir.resolve() / "pgdata").resolve()
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    # as root, pgserver runs the server as its own system user; pg_ctl must run as that user too
+    user = "pgserver" if os.geteuid() == 0 else None
+    pgserver.pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    pgserver.PostgresServer._instances.pop(pgdata, None)
+    database_url.cache_clear()
+    return True
+
+
+def describe_database() -> str:
+    """One line for humans: which database pdbi uses, password hidden."""
+    kind = "configured" if get_settings().database_url is not None else "embedded (pgserver)"
+    return f"{kind} PostgreSQL at {mask_url(database_url())}"
+
+
+@contextmanager
+def connect(autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    """A connection that commits on success and rolls back on error.
+
+    Connection errors propagate as they are: during a run they are transient and retried.
+    """
+    with psycopg.connect(database_url(), autocommit=autocommit, connect_timeout=10) as conn:
+        yield conn
+
+
+def check_database() -> str:
+    """Fail fast, in one sentence, when the database cannot be reached; else describe it."""
+    try:
+        url = database_url()
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            conn.execute("select 1")
+    except psycopg.OperationalError as exc:
+        lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+        reason = lines[0].strip() if lines else type(exc).__name__
+        raise ConfigError(
+            f"PDBI_DATABASE_URL: cannot connect to {mask_url(database_url())} ({reason}); start "
+            "that server or fix the URL, or unset PDBI_DATABASE_URL to use the embedded PostgreSQL."
+        ) from None
+    return describe_database()
+
+
+def read_sql(relative: str) -> str:
+    return (SQL_DIR / relative).read_text(encoding="utf-8")
+
+
+def run_sql_file(conn: psycopg.Connection, relative: str, params: dict[str, Any] | None = None) -> int:
+    """Run one file of sql/ (one or more statements); returns the last statement's rowcount."""
+    with conn.cursor() as cur:
+        cur.execute(read_sql(relative), params or None, prepare=False)
+        return cur.rowcount
+
+
+def fetch_all(conn: psycopg.Connection, query: str | sql.Composed, params: Any = None) -> list[tuple]:
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        return cur.fetchall()
+
+
+# --- migrations ---------------------------------------------------------------------------
+
+MIGRATIONS_LOCK = 7_130_001  # advisory lock id: one migrator at a time
+
+
+def migration_files() -> list[Path]:
+    return sorted((SQL_DIR / "migrations").glob("*.sql"))
+
+
+def apply_migrations(conn: psycopg.Connection) -> list[str]:
+    """Apply the migrations not yet recorded, in order, each in its own transaction.
+
+    A migration that was edited after being applied is refused: migrations are append-only.
+    """
+    conn.execute("select pg_advisory_lock(%s)", (MIGRATIONS_LOCK,))
+    try:
+        conn.execute(read_sql("meta/schema_migrations.sql"))
+        conn.commit()
+        applied = dict(fetch_all(conn, "select version, checksum from meta.schema_migrations"))
+        done: list[str] = []
+        for path in migration_files():
+            text = path.read_text(encoding="utf-8")
+            checksum = hashlib.sha256(text.encode()).hexdigest()
+            if path.name in applied:
+                if applied[path.name] != checksum:
+                    raise ConfigError(
+                        f"sql/migrations/{path.name} changed after it was applied; migrations are "
+                        "never edited: add a new numbered file instead."
+                    )
+                continue
+            with conn.transaction():
+                conn.execute(text, prepare=False)
+                conn.execute(
+                    "insert into meta.schema_migrations (version, checksum) values (%s, %s)",
+                    (path.name, checksum),
+                )
+            done.append(path.name)
+        conn.commit()
+        return done
+    finally:
+        conn.execute("select pg_advisory_unlock(%s)", (MIGRATIONS_LOCK,))
+        conn.commit()
+
+
+def migration_status(conn: psycopg.Connection) -> list[tuple[str, str | None]]:
+    """(file, applied_at or None) for every migration file."""
+    exists = fetch_all(conn, "select to_regclass('meta.schema_migrations') is not null")[0][0]
+    applied = (
+        dict(fetch_all(conn, "select version, applied_at::text from meta.schema_migrations"))
+        if exists
+        else {}
+    )
+    return [(p.name, applied.get(p.name)) for p in migration_files()]

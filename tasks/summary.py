@@ -1,0 +1,53 @@
+"""What a run did, as one object for the CLI and as Prefect artifacts for the UI."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from tasks.merge import MergeCounts
+from tasks.stage import LoadCounts
+
+
+@dataclass
+class RunSummary:
+    run_date: date
+    staged: list[LoadCounts] = field(default_factory=list)
+    merged: list[MergeCounts] = field(default_factory=list)
+    outputs: dict[str, int] = field(default_factory=dict)  # published file -> rows
+    events: dict[str, int] = field(default_factory=dict)  # read, malformed, identified
+
+
+def publish_artifacts(summary: RunSummary) -> None:
+    """Table artifacts with stable keys, so the Prefect UI keeps their history per key."""
+    day = summary.run_date.isoformat()
+    create_table_artifact(
+        key="stage-counts", table=[asdict(c) for c in summary.staged],
+        description=f"Rows read, loaded and rejected per entity, {day}",
+    )
+    create_table_artifact(
+        key="merge-counts", table=[asdict(c) for c in summary.merged],
+        description=f"Versions closed and opened per dimension, fact rows written, {day}",
+    )
+    create_table_artifact(
+        key="analytics-outputs",
+        table=[{"file": f, "rows": n} for f, n in summary.outputs.items()],
+        description=f"Files published to analytics/, {day}",
+    )
+
+
+@task(cache_policy=NO_CACHE, tags=["summary"])
+def summarize_run(
+    run_date: date,
+    staged: list[LoadCounts],
+    merged: list[MergeCounts],
+    outputs: dict[str, int],
+    events: dict[str, int],
+) -> RunSummary:
+    summary = RunSummary(run_date, staged, merged, outputs, events)
+    publish_artifacts(summary)
+    return summary

@@ -1,0 +1,114 @@
+"""`pdbi run` end to end at scale 0.01, on the embedded database and on the 127.0.0.1 server."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from flows.daily import daily_pipeline
+from tasks.generate import generate
+from tasks.resources import postgres
+from tasks.resources.lake import get_lake
+from tests.conftest import IN_CI, SERVER_URL, clear_caches
+from tests.e2e.expected import expected_outputs
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_api")]
+DAY = date(2017, 11, 16)
+HEADERS = {
+    "country.csv": ["country", "count"],
+    "users.csv": ["custom_4", "count"],
+    "full.csv": ["student_id", "client", "at", "browser", "country", "custom_4", "page_name",
+                 "last_accessed_url", "state", "city", "university", "course"],
+}
+WAREHOUSE_TABLES = ("dim_university", "dim_course", "dim_subject", "dim_student", "dim_client",
+                    "dim_plan", "dim_date", "fct_session", "fct_subscription", "fct_follow")
+
+
+@pytest.fixture(params=["embedded", "server"])
+def pipeline_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+                      isolated_settings: Path) -> Iterator[str]:
+    """'embedded': no database URL at all, so pdbi starts pgserver itself in PDBI_DATA_DIR.
+    'server': a fresh database on the 127.0.0.1 server."""
+    if request.param == "embedded":
+        yield "embedded"
+        postgres.stop_embedded(isolated_settings / "data" / "pgdata")
+        return
+    name = f"pdbi_e2e_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg.connect(SERVER_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError:
+        if IN_CI:
+            pytest.fail(f"no PostgreSQL server at {SERVER_URL} in CI")
+        pytest.skip(f"no PostgreSQL server at {SERVER_URL}")
+    with admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    monkeypatch.setenv("PDBI_DATABASE_URL", psycopg.conninfo.make_conninfo(SERVER_URL, dbname=name))
+    clear_caches()
+    yield "server"
+    with psycopg.connect(SERVER_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+
+
+def read_csv(name: str) -> tuple[list[str], Counter]:
+    text = get_lake().read_bytes("analytics", name).decode("utf-8")
+    header, *rows = list(csv.reader(io.StringIO(text)))
+    return header, Counter(tuple(row) for row in rows)
+
+
+def warehouse_dump() -> dict[str, list[tuple]]:
+    with postgres.connect() as conn:
+        return {
+            t: postgres.fetch_all(conn, sql.SQL("select * from {} order by 1, 2, 3")
+                                  .format(sql.Identifier("dw", t)))
+            for t in WAREHOUSE_TABLES
+        }
+
+
+def test_daily_pipeline_matches_an_independent_computation(
+    pipeline_database: str, isolated_settings: Path
+) -> None:
+    lake_root = isolated_settings / "lake"
+    written = generate(get_lake(), scale=0.01, seed=11, run_date=DAY)
+
+    summary = daily_pipeline(DAY)
+
+    expected = expected_outputs(lake_root, DAY.isoformat())
+    for name, rows in expected.items():
+        header, actual = read_csv(name)
+        assert header == HEADERS[name], name
+        assert actual == rows, f"{name} differs from the independent computation"
+    assert len(expected["full.csv"]) > 100  # the join really matched students
+    assert summary.outputs == {name: sum(rows.values()) for name, rows in expected.items()}
+    staged = {c.entity: c for c in summary.staged}
+    for entity, count in staged.items():
+        assert count.rows_read == written[f"{entity}.json"]
+        assert count.rows_read == count.rows_loaded + count.rows_rejected
+    with postgres.connect() as conn:
+        students = postgres.fetch_all(conn, "select count(*) from dw.student_current")[0][0]
+    assert students == len({s for s in _student_ids(lake_root)})
+
+
+def _student_ids(lake_root: Path) -> set[str]:
+    from tests.e2e.expected import students_flat
+
+    return set(students_flat(lake_root / "transactional" / DAY.isoformat()))
+
+
+@pytest.mark.parametrize("database_url", ["server"], indirect=True)
+def test_rerunning_a_day_changes_nothing(database_url: str) -> None:
+    generate(get_lake(), scale=0.01, seed=5, run_date=DAY)
+    daily_pipeline(DAY)
+    first_dw = warehouse_dump()
+    first_csv = {n: get_lake().read_bytes("analytics", n) for n in HEADERS}
+    daily_pipeline(DAY)
+    assert warehouse_dump() == first_dw
+    assert {n: get_lake().read_bytes("analytics", n) for n in HEADERS} == first_csv
