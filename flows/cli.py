@@ -24,7 +24,9 @@ err = Console(stderr=True)
 
 DateOption = Annotated[
     datetime | None,
-    typer.Option("--date", formats=["%Y-%m-%d"], help="Day to process (PDBI_RUN_DATE; default today)."),
+    typer.Option(
+        "--date", formats=["%Y-%m-%d"], help="Day to process (PDBI_RUN_DATE; default today)."
+    ),
 ]
 
 
@@ -39,7 +41,9 @@ def _run_date(value: datetime | None) -> date:
 
 @app.command()
 def generate(
-    scale: Annotated[float, typer.Option(help="1 is the full-size day; 0.01 a small test set.")] = 0.01,
+    scale: Annotated[
+        float, typer.Option(help="1 is the full-size day; 0.01 a small test set.")
+    ] = 0.01,
     seed: Annotated[int, typer.Option(help="Same seed and scale give the same bytes.")] = 7,
     day: DateOption = None,
 ) -> None:

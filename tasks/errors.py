@@ -10,7 +10,7 @@ class PdbiError(Exception):
 
 
 class ConfigError(PdbiError):
-    """A setting is wrong or a prerequisite is missing; the message names the setting and the fix."""
+    """A setting is wrong or a prerequisite is missing; the message names setting and fix."""
 
 
 class DataError(PdbiError):

@@ -39,7 +39,9 @@ def _batches(conn: psycopg.Connection, query: str) -> Iterator[pa.RecordBatch]:
 
 def _to_batch(rows: list[tuple]) -> pa.RecordBatch:
     columns = list(zip(*rows, strict=True))
-    return pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in columns], schema=STUDENT_SCHEMA)
+    return pa.RecordBatch.from_arrays(
+        [pa.array(c, pa.string()) for c in columns], schema=STUDENT_SCHEMA
+    )
 
 
 def export_students(conn: psycopg.Connection, lake: Lake, zone: str, name: str) -> int:

@@ -101,6 +101,9 @@ def stage_entity(entity_name: str, run_date: date, load_id: str) -> LoadCounts:
     counts = stage_file(ENTITIES[entity_name], run_date, load_id)
     get_run_logger().info(
         "%s: %d rows read, %d loaded, %d rejected",
-        counts.source_file, counts.rows_read, counts.rows_loaded, counts.rows_rejected,
+        counts.source_file,
+        counts.rows_read,
+        counts.rows_loaded,
+        counts.rows_rejected,
     )
     return counts

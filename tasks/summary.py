@@ -26,11 +26,13 @@ def publish_artifacts(summary: RunSummary) -> None:
     """Table artifacts with stable keys, so the Prefect UI keeps their history per key."""
     day = summary.run_date.isoformat()
     create_table_artifact(
-        key="stage-counts", table=[asdict(c) for c in summary.staged],
+        key="stage-counts",
+        table=[asdict(c) for c in summary.staged],
         description=f"Rows read, loaded and rejected per entity, {day}",
     )
     create_table_artifact(
-        key="merge-counts", table=[asdict(c) for c in summary.merged],
+        key="merge-counts",
+        table=[asdict(c) for c in summary.merged],
         description=f"Versions closed and opened per dimension, fact rows written, {day}",
     )
     create_table_artifact(

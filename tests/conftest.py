@@ -28,6 +28,14 @@ SERVER_URL = os.environ.get("PDBI_TEST_SERVER_URL", "postgresql://postgres@127.0
 IN_CI = bool(os.environ.get("CI"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test level is a marker named for its folder, so `pytest -m unit` runs one level."""
+    for item in items:
+        level = item.path.parent.name
+        if level in ("unit", "integration", "e2e", "browser"):
+            item.add_marker(getattr(pytest.mark, level))
+
+
 def clear_caches() -> None:
     get_settings.cache_clear()
     lake_module._lake_for.cache_clear()
@@ -72,9 +80,7 @@ def _server_reachable() -> bool:
 
 
 @pytest.fixture(params=["embedded", "server"])
-def database_url(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh, empty database on the embedded server and on the 127.0.0.1 server in turn,
     with PDBI_DATABASE_URL pointing at it."""
     if request.param == "embedded":

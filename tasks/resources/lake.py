@@ -53,7 +53,9 @@ class Lake:
         """Names (relative to the zone) of the files matching a glob, sorted."""
         base = self.path(zone)
         found = self.fs.glob(f"{base}/{pattern}")
-        names = [p[len(_strip(self.fs, base)) + 1 :] for p in map(lambda p: _strip(self.fs, p), found)]
+        names = [
+            p[len(_strip(self.fs, base)) + 1 :] for p in map(lambda p: _strip(self.fs, p), found)
+        ]
         return sorted(n for n in names if n and not self.fs.isdir(self.path(zone, n)))
 
     def exists(self, zone: str, name: str) -> bool:

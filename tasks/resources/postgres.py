@@ -66,8 +66,8 @@ def stop_embedded(pgdata: Path | None = None) -> bool:
         return False
     # as root, pgserver runs the server as its own system user; pg_ctl must run as that user too
     user = "pgserver" if os.geteuid() == 0 else None
-    pgserver.pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
-    pgserver.PostgresServer._instances.pop(pgdata, None)
+    # cwd: that user may not be allowed into the caller's working directory
+    pgserver.pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user, cwd=pgdata)
     database_url.cache_clear()
     return True
 
@@ -108,14 +108,18 @@ def read_sql(relative: str) -> str:
     return (SQL_DIR / relative).read_text(encoding="utf-8")
 
 
-def run_sql_file(conn: psycopg.Connection, relative: str, params: dict[str, Any] | None = None) -> int:
+def run_sql_file(
+    conn: psycopg.Connection, relative: str, params: dict[str, Any] | None = None
+) -> int:
     """Run one file of sql/ (one or more statements); returns the last statement's rowcount."""
     with conn.cursor() as cur:
         cur.execute(read_sql(relative), params or None, prepare=False)
         return cur.rowcount
 
 
-def fetch_all(conn: psycopg.Connection, query: str | sql.Composed, params: Any = None) -> list[tuple]:
+def fetch_all(
+    conn: psycopg.Connection, query: str | sql.Composed, params: Any = None
+) -> list[tuple]:
     with conn.cursor() as cur:
         cur.execute(query, params)
         return cur.fetchall()

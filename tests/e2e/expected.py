@@ -11,8 +11,12 @@ from collections import Counter
 from pathlib import Path
 
 SPACED = {"PageName": "Page Name", "LastAccessedUrl": "Last Accessed Url"}
-PROFILES = {"CoreUser": "Core User", "CasualUser": "Casual User", "ColdUser": "Cold User",
-            "NewUser": "New User"}
+PROFILES = {
+    "CoreUser": "Core User",
+    "CasualUser": "Casual User",
+    "ColdUser": "Cold User",
+    "NewUser": "New User",
+}
 
 
 def _array(path: Path) -> list[dict]:
@@ -70,7 +74,9 @@ def expected_outputs(lake_root: Path, day: str) -> dict[str, Counter]:
         c for e in identified if (c := (e.get("country") or "").strip().lower()) and c != "br"
     )
     profiles = Counter(
-        PROFILES.get(e["custom_4"], e["custom_4"]) for e in identified if e.get("custom_4") is not None
+        PROFILES.get(e["custom_4"], e["custom_4"])
+        for e in identified
+        if e.get("custom_4") is not None
     )
     full = set()
     for e in identified:
@@ -78,11 +84,19 @@ def expected_outputs(lake_root: Path, day: str) -> dict[str, Counter]:
         if sid not in students:
             continue
         profile = e.get("custom_4")
-        full.add((
-            sid, client, _text(e.get("at")), _text(e.get("browser")), _text(e.get("country")),
-            _text(PROFILES.get(profile, profile)), _text(e.get("Page Name")),
-            _text(e.get("Last Accessed Url")), *students[sid],
-        ))
+        full.add(
+            (
+                sid,
+                client,
+                _text(e.get("at")),
+                _text(e.get("browser")),
+                _text(e.get("country")),
+                _text(PROFILES.get(profile, profile)),
+                _text(e.get("Page Name")),
+                _text(e.get("Last Accessed Url")),
+                *students[sid],
+            )
+        )
     return {
         "country.csv": Counter({(k, str(v)): 1 for k, v in countries.items()}),
         "users.csv": Counter({(k, str(v)): 1 for k, v in profiles.items()}),

@@ -26,16 +26,39 @@ DAY = date(2017, 11, 16)
 HEADERS = {
     "country.csv": ["country", "count"],
     "users.csv": ["custom_4", "count"],
-    "full.csv": ["student_id", "client", "at", "browser", "country", "custom_4", "page_name",
-                 "last_accessed_url", "state", "city", "university", "course"],
+    "full.csv": [
+        "student_id",
+        "client",
+        "at",
+        "browser",
+        "country",
+        "custom_4",
+        "page_name",
+        "last_accessed_url",
+        "state",
+        "city",
+        "university",
+        "course",
+    ],
 }
-WAREHOUSE_TABLES = ("dim_university", "dim_course", "dim_subject", "dim_student", "dim_client",
-                    "dim_plan", "dim_date", "fct_session", "fct_subscription", "fct_follow")
+WAREHOUSE_TABLES = (
+    "dim_university",
+    "dim_course",
+    "dim_subject",
+    "dim_student",
+    "dim_client",
+    "dim_plan",
+    "dim_date",
+    "fct_session",
+    "fct_subscription",
+    "fct_follow",
+)
 
 
 @pytest.fixture(params=["embedded", "server"])
-def pipeline_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
-                      isolated_settings: Path) -> Iterator[str]:
+def pipeline_database(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, isolated_settings: Path
+) -> Iterator[str]:
     """'embedded': no database URL at all, so pdbi starts pgserver itself in PDBI_DATA_DIR.
     'server': a fresh database on the 127.0.0.1 server."""
     if request.param == "embedded":
@@ -67,8 +90,10 @@ def read_csv(name: str) -> tuple[list[str], Counter]:
 def warehouse_dump() -> dict[str, list[tuple]]:
     with postgres.connect() as conn:
         return {
-            t: postgres.fetch_all(conn, sql.SQL("select * from {} order by 1, 2, 3")
-                                  .format(sql.Identifier("dw", t)))
+            t: postgres.fetch_all(
+                conn,
+                sql.SQL("select * from {} as t order by t::text").format(sql.Identifier("dw", t)),
+            )
             for t in WAREHOUSE_TABLES
         }
 

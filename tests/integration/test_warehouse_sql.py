@@ -20,16 +20,30 @@ pytestmark = pytest.mark.integration
 DAY = date(2017, 11, 16)
 
 SNAPSHOT = {
-    "universities": [{"Id": 1, "Name": "Universidade Federal do Rio de Janeiro"}, {"Id": "2", "Name": "USP"}],
+    "universities": [
+        {"Id": 1, "Name": "Universidade Federal do Rio de Janeiro"},
+        {"Id": "2", "Name": "USP"},
+    ],
     "courses": [{"Id": 10, "Name": "Direito"}, {"Id": "11", "Name": "Administração"}],
     "subjects": [{"Id": 5, "Name": "Cálculo I"}],
     "students": [
-        {"Id": "s1", "RegisteredDate": "2017-01-01 10:00:00.0000", "State": "Rio de Janeiro",
-         "City": "Niterói", "UniversityId": 1, "CourseId": "10", "SignupSource": "Google"},
+        {
+            "Id": "s1",
+            "RegisteredDate": "2017-01-01 10:00:00.0000",
+            "State": "Rio de Janeiro",
+            "City": "Niterói",
+            "UniversityId": 1,
+            "CourseId": "10",
+            "SignupSource": "Google",
+        },
         {"Id": "s2", "State": "São Paulo", "UniversityId": "2", "CourseId": 11},
     ],
     "sessions": [
-        {"StudentId": "s1", "SessionStartTime": "2017-11-16 13:20:11.000", "StudentClient": "Website"},
+        {
+            "StudentId": "s1",
+            "SessionStartTime": "2017-11-16 13:20:11.000",
+            "StudentClient": "Website",
+        },
         {"StudentId": "s9", "SessionStartTime": "2017-11-15", "StudentClient": "iOS"},
     ],
     "subscriptions": [{"StudentId": "s1", "PaymentDate": "2017-11-02", "PlanType": "Mensal"}],
@@ -59,9 +73,17 @@ def test_migrations_apply_once_and_report_status(migrated: psycopg.Connection) -
 
 def test_stage_keeps_every_value_as_text_with_lineage(migrated: psycopg.Connection) -> None:
     load(migrated, SNAPSHOT)
-    rows = table(migrated, "select id, university_id, course_id, source_file, source_row from stage.students order by source_row")
+    rows = table(
+        migrated,
+        "select id, university_id, course_id, source_file, source_row"
+        " from stage.students order by source_row",
+    )
     assert rows == [("s1", "1", "10", "students.json", 1), ("s2", "2", "11", "students.json", 2)]
-    counts = table(migrated, "select entity, rows_read, rows_loaded, rows_rejected from meta.load_counts order by entity")
+    counts = table(
+        migrated,
+        "select entity, rows_read, rows_loaded, rows_rejected"
+        " from meta.load_counts order by entity",
+    )
     assert counts == sorted((n, len(r), len(r), 0) for n, r in SNAPSHOT.items())
 
 
@@ -75,41 +97,66 @@ def test_flat_students_resolve_the_snowflake(migrated: psycopg.Connection) -> No
 
 def test_rerun_changes_nothing(migrated: psycopg.Connection) -> None:
     load(migrated, SNAPSHOT)
-    before = {t: table(migrated, f"select * from dw.{t} order by 1, 2") for t in
-              ("dim_student", "dim_university", "dim_course", "fct_session", "fct_follow")}
+    before = {
+        t: table(migrated, f"select * from dw.{t} order by 1, 2")
+        for t in ("dim_student", "dim_university", "dim_course", "fct_session", "fct_follow")
+    }
     load(migrated, SNAPSHOT)
     after = {t: table(migrated, f"select * from dw.{t} order by 1, 2") for t in before}
     assert after == before
 
 
-def test_changed_attribute_opens_a_version_and_facts_keep_theirs(migrated: psycopg.Connection) -> None:
+def test_changed_attribute_opens_a_version_and_facts_keep_theirs(
+    migrated: psycopg.Connection,
+) -> None:
     load(migrated, SNAPSHOT)
     changed = json.loads(json.dumps(SNAPSHOT))
     changed["students"][0]["City"] = "Rio de Janeiro"
     load(migrated, changed, date(2017, 11, 20))
-    history = table(migrated, "select city, valid_from, valid_to, is_current from dw.dim_student where student_id = 's1' order by valid_from")
+    history = table(
+        migrated,
+        "select city, valid_from, valid_to, is_current from dw.dim_student"
+        " where student_id = 's1' order by valid_from",
+    )
     assert history == [
         ("Niterói", date(1900, 1, 1), date(2017, 11, 20), False),
         ("Rio de Janeiro", date(2017, 11, 20), date(9999, 12, 31), True),
     ]
     # the session of the 16th still points at the version valid on the 16th
-    assert table(migrated, "select d.city from dw.fct_session f join dw.dim_student d using (student_key) where f.student_id = 's1'") == [("Niterói",)]
+    assert table(
+        migrated,
+        "select d.city from dw.fct_session f join dw.dim_student d using (student_key)"
+        " where f.student_id = 's1'",
+    ) == [("Niterói",)]
 
 
 def test_late_arriving_student_is_repointed(migrated: psycopg.Connection) -> None:
     load(migrated, SNAPSHOT)
-    assert table(migrated, "select student_key from dw.fct_session where student_id = 's9'") == [(-1,)]
+    assert table(migrated, "select student_key from dw.fct_session where student_id = 's9'") == [
+        (-1,)
+    ]
     later = json.loads(json.dumps(SNAPSHOT))
     later["students"].append({"Id": "s9", "State": "Bahia", "City": "Salvador"})
     load(migrated, later, date(2017, 11, 17))
-    assert table(migrated, "select d.student_id, d.city from dw.fct_session f join dw.dim_student d using (student_key) where f.student_id = 's9'") == [("s9", "Salvador")]
+    assert table(
+        migrated,
+        "select d.student_id, d.city from dw.fct_session f"
+        " join dw.dim_student d using (student_key) where f.student_id = 's9'",
+    ) == [("s9", "Salvador")]
 
 
 def test_crash_mid_copy_keeps_the_previous_stage(migrated: psycopg.Connection) -> None:
     load(migrated, SNAPSHOT)
     bad = io.BytesIO(b'[{"Id": "x1", "Name": "ok"}, {"Id": "x2", "Name": "nul \\u0000 byte"}]')
     with pytest.raises(DataError, match=r"courses.json: row 2 holds a NUL byte"):
-        copy_into_stage(migrated, ENTITIES["courses"], iter_json_array(bad, "courses.json"), "courses.json", "t2", DAY)
+        copy_into_stage(
+            migrated,
+            ENTITIES["courses"],
+            iter_json_array(bad, "courses.json"),
+            "courses.json",
+            "t2",
+            DAY,
+        )
     migrated.rollback()
     assert table(migrated, "select id from stage.courses order by id") == [("10",), ("11",)]
 

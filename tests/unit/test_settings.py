@@ -73,7 +73,9 @@ def test_unreachable_database_names_the_setting_and_hides_the_password(
     with pytest.raises(ConfigError) as info:
         postgres.check_database()
     message = str(info.value)
-    assert message.startswith("PDBI_DATABASE_URL: cannot connect to postgresql://pdbi:***@127.0.0.1:1/")
+    assert message.startswith(
+        "PDBI_DATABASE_URL: cannot connect to postgresql://pdbi:***@127.0.0.1:1/"
+    )
     assert "unset PDBI_DATABASE_URL to use the embedded PostgreSQL" in message
     assert "s3cr3t-pw" not in message
 
