@@ -70,8 +70,11 @@ def run(day: DateOption = None) -> None:
     Reads PDBI_DATABASE_URL (unset: embedded PostgreSQL), PDBI_LAKE_URL, PDBI_SPARK_MASTER,
     PDBI_JAVA_HOME, PDBI_RUN_DATE and Prefect's PREFECT_API_URL (unset: a local ephemeral API)."""
     from flows.daily import daily_pipeline
+    from tasks.preflight import check_prerequisites
 
     try:
+        for line in check_prerequisites():  # bad settings fail here, in one sentence
+            console.print(line, highlight=False)
         summary = daily_pipeline(_run_date(day))
     except PdbiError as exc:
         _fail(exc)

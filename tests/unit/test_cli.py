@@ -1,0 +1,54 @@
+"""The `pdbi` command: help that names settings, bad settings as one sentence and exit 1."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("command", "setting"),
+    [
+        (["run"], "PDBI_DATABASE_URL"),
+        (["generate"], "PDBI_LAKE_URL"),
+        (["serve"], "PDBI_SERVE_ADDRESS"),
+        (["db", "init"], "PDBI_DATABASE_URL"),
+    ],
+)
+def test_help_names_the_settings_read(command: list[str], setting: str) -> None:
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert setting in result.output
+
+
+def test_run_with_an_unknown_lake_scheme_fails_in_one_sentence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PDBI_LAKE_URL", "nosuchscheme://lake")
+    result = runner.invoke(app, ["run", "--date", "2017-11-16"])
+    assert result.exit_code == 1
+    assert "error: PDBI_LAKE_URL='nosuchscheme://lake' cannot be opened" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_run_with_an_unreachable_database_fails_in_one_sentence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PDBI_DATABASE_URL", "postgresql://pdbi:hunter2@127.0.0.1:1/x")
+    result = runner.invoke(app, ["run", "--date", "2017-11-16"])
+    assert result.exit_code == 1
+    assert "error: PDBI_DATABASE_URL: cannot connect to postgresql://pdbi:***@127.0.0.1:1/x" in (
+        result.output.replace("\n", "")
+    )
+    assert "hunter2" not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_date_is_refused_before_anything_runs() -> None:
+    result = runner.invoke(app, ["run", "--date", "2017-13-45"])
+    assert result.exit_code == 2
+    assert "Invalid value" in result.output
