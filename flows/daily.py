@@ -24,5 +24,5 @@ def daily_pipeline(run_date: date) -> RunSummary:
     merged = merge_warehouse(run_date)
     students = export_for_spark(run_date)
     outputs = run_analytics(run_date, students)
-    published = publish_outputs(outputs, run_date)
+    published = publish_outputs(outputs)
     return summarize_run(run_date, staged, merged, published, outputs["_events"])

@@ -1,8 +1,4 @@
-"""Handing warehouse data to Spark without a JDBC driver: COPY out, Parquet into the lake.
-
-The default path: it needs no driver jar and works with the embedded database, which listens on
-a unix socket only. With PDBI_JDBC_JAR set, Spark reads the same query by JDBC instead.
-"""
+"""Handing warehouse data to Spark without a JDBC driver: COPY out, Parquet into the lake."""
 
 from __future__ import annotations
 
@@ -21,7 +17,6 @@ from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.resources.postgres import read_sql
 from tasks.retry import only_transient
-from tasks.settings import get_settings
 
 STUDENT_COLUMNS = ("student_id", "state", "city", "university", "course")
 STUDENT_SCHEMA = pa.schema([(name, pa.string()) for name in STUDENT_COLUMNS])
@@ -71,15 +66,8 @@ def students_export_name(run_date: date) -> str:
     cache_policy=NO_CACHE,
     tags=["export"],
 )
-def export_for_spark(run_date: date) -> str | None:
-    """The warehouse's students as Parquet in the lake's temp zone; returns its name there.
-
-    With PDBI_JDBC_JAR set Spark reads dw.student_flat itself, by JDBC: nothing is exported
-    and None tells run_analytics so.
-    """
-    if get_settings().jdbc_jar is not None:
-        get_run_logger().info("PDBI_JDBC_JAR is set: Spark reads dw.student_flat by JDBC")
-        return None
+def export_for_spark(run_date: date) -> str:
+    """The warehouse's students as Parquet in the lake's temp zone; returns its name there."""
     name = students_export_name(run_date)
     with postgres.connect() as conn:
         rows = export_students(conn, get_lake(), "temp", name)

@@ -42,11 +42,6 @@ class Settings(BaseSettings):
     )
     spark_driver_memory: str = Field(default="4g", description="spark.driver.memory")
     spark_shuffle_partitions: int = Field(default=8, description="spark.sql.shuffle.partitions")
-    jdbc_jar: Path | None = Field(
-        default=None,
-        description="PostgreSQL JDBC driver jar (Debian: /usr/share/java/postgresql.jar); set, "
-        "Spark reads dw.student_flat by JDBC over TCP instead of the Parquet export.",
-    )
     java_home: Path | None = Field(
         default=None,
         validation_alias=AliasChoices("PDBI_JAVA_HOME", "JAVA_HOME"),

@@ -1,10 +1,9 @@
-"""The analytics job: the day's events and the warehouse's students -> CSV files + manifest.
+"""The analytics job: the day's events and the warehouse's students -> three CSV files.
 
-Runs in-process (tasks/analytics/run.py passes a session from tasks.resources.spark) or on its
-own under spark-submit (see tasks/analytics/README.md):
+Runs in-process (flows/analytics.py passes a session from tasks.resources.spark) or on its own:
 
-    spark-submit tasks/analytics/job.py --run-date 2017-11-16 \
-        --events 'data/lake/raw/2017-11-16/part-*.json' --students students.parquet --out out
+    spark-submit tasks/analytics/job.py --events 'data/lake/raw/part-*.json' \
+        --students students.parquet --out data/out
 
 Each output is one UTF-8 CSV with a header (RFC 4180 quoting, empty field for null, "\n"
 line ends), written by Spark into a scratch folder and moved into place, so readers never see
@@ -27,29 +26,14 @@ import os  # noqa: E402
 import shutil  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
-from datetime import date  # noqa: E402
 
-from pyspark import StorageLevel  # noqa: E402
 from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
-from tasks.analytics import insight, outputs  # noqa: E402
-from tasks.analytics.manifest import (  # noqa: E402
-    MANIFEST_NAME,
-    SAMPLE_NAME,
-    build_manifest,
-    write_manifest,
-)
+from tasks.analytics import outputs  # noqa: E402
 from tasks.errors import DataError  # noqa: E402
-from tasks.resources import postgres  # noqa: E402
-from tasks.resources.spark import read_warehouse_students  # noqa: E402
 
-ORIGINAL_OUTPUTS = ("country", "users", "full")  # the case study's, unchanged
-NEW_OUTPUTS = (
-    "states", "hours", "clients", "categories", "universities", "courses", "active_students",
-)  # fmt: skip
-OUTPUTS = ORIGINAL_OUTPUTS + NEW_OUTPUTS
-SAMPLE_LIMIT = 100  # malformed lines kept in quarantine/<day>/; all of them are counted
+OUTPUTS = ("country", "users", "full")
 
 _CSV_OPTIONS = {
     "header": "true",
@@ -89,93 +73,63 @@ def _count_rows(path: Path) -> int:
         return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
 
 
-def read_students(spark: SparkSession, students: str | DataFrame) -> DataFrame:
-    """The warehouse's students, as strings: a Parquet export's path, or a frame (JDBC)."""
-    frame = spark.read.parquet(students) if isinstance(students, str) else students
-    missing = [c for c in outputs.STUDENT_COLUMNS if c not in frame.columns]
+def read_students(spark: SparkSession, students_parquet: str) -> DataFrame:
+    """The warehouse's students, as strings, whatever types the export wrote."""
+    students = spark.read.parquet(students_parquet)
+    missing = [c for c in outputs.STUDENT_COLUMNS if c not in students.columns]
     if missing:
-        where = students if isinstance(students, str) else "the students frame"
         raise DataError(
-            f"{where} lacks the column(s) {', '.join(missing)}; the students export "
+            f"{students_parquet} lacks the column(s) {', '.join(missing)}; the students export "
             f"must have {', '.join(outputs.STUDENT_COLUMNS)}."
         )
-    return frame.select(*(F.col(c).cast("string").alias(c) for c in outputs.STUDENT_COLUMNS))
-
-
-def _builders(identified: DataFrame) -> dict[str, Callable[[], DataFrame]]:
-    return {
-        "country": lambda: outputs.country_counts(identified),
-        "users": lambda: outputs.user_profiles(identified),
-        "full": lambda: outputs.full_events(identified),
-        "states": lambda: insight.students_per_state(identified),
-        "hours": lambda: insight.views_per_hour(identified),
-        "clients": lambda: insight.views_per_client(identified),
-        "categories": lambda: insight.views_per_category(identified),
-        "universities": lambda: insight.views_per_university(identified),
-        "courses": lambda: insight.views_per_course(identified),
-        "active_students": lambda: insight.active_students(identified),
-    }
-
-
-def write_sample(rows: list[tuple[str, str]], target: Path) -> dict:
-    """The quarantined malformed lines as JSON Lines ({"file", "line"}); empty when none, so
-    a rerun over fixed files replaces yesterday's sample."""
-    with open(target, "w", encoding="utf-8", newline="\n") as out:
-        for source, line in rows:
-            out.write(json.dumps({"file": source, "line": line}, ensure_ascii=False) + "\n")
-    return {"path": str(target), "rows": len(rows)}
+    return students.select(*(F.col(c).cast("string").alias(c) for c in outputs.STUDENT_COLUMNS))
 
 
 def run_job(
-    spark: SparkSession,
-    event_paths: list[str],
-    students: str | DataFrame,
-    out_dir: Path,
-    run_date: date,
+    spark: SparkSession, event_paths: list[str], students_parquet: str, out_dir: Path
 ) -> dict[str, dict]:
-    """Read the events once, write every output, the malformed sample and the manifest.
-
-    Returns {output: {"path", "rows"}} plus "_events" (counts), "_sample" and "_manifest".
-    """
+    """Read the events once, compute and write the three outputs, and report their counts."""
     if not event_paths:
         raise DataError("the analytics job was given no event files; nothing to read.")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     events = outputs.read_events(spark, list(event_paths))
-    day = insight.with_students(events, read_students(spark, students))
-    day = day.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        counts = outputs.event_counts(day)  # the one pass over the files; fills the cache
-        sample = write_sample(outputs.malformed_sample(day, SAMPLE_LIMIT), out_dir / SAMPLE_NAME)
-        files: dict[str, dict] = {}
-        for name, build in _builders(outputs.identified_events(day)).items():
+        identified = outputs.identified_events(events)
+        students = read_students(spark, students_parquet)
+        builders: dict[str, Callable[[], DataFrame]] = {
+            "country": lambda: outputs.country_counts(identified),
+            "users": lambda: outputs.user_profiles(identified),
+            "full": lambda: outputs.full_events(identified, students),
+        }
+        summary: dict[str, dict] = {}
+        for name in OUTPUTS:
             target = out_dir / f"{name}.csv"
-            files[name] = {"path": str(target), "rows": write_single_csv(build(), target)}
-        manifest = out_dir / MANIFEST_NAME
-        write_manifest(build_manifest(run_date, files, counts, sample), manifest)
-        return {**files, "_events": counts, "_sample": sample, "_manifest": {"path": str(manifest)}}
+            rows = write_single_csv(builders[name](), target)
+            summary[name] = {"path": str(target), "rows": rows}
+        totals = events.agg(
+            F.count(F.lit(1)).alias("read"),
+            F.count_if(F.col("is_malformed")).alias("malformed"),
+        ).first()
+        summary["_events"] = {
+            "read": int(totals["read"]),
+            "malformed": int(totals["malformed"]),
+            "identified": identified.count(),
+        }
+        return summary
     finally:
-        day.unpersist()
+        events.unpersist()
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="job.py", description="Write the analytics outputs and their manifest for one day."
+        prog="job.py", description="Write country.csv, users.csv and full.csv from a day's events."
     )
     parser.add_argument(
         "--events", nargs="+", required=True, help="event JSON Lines files or globs"
     )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--students", help="students Parquet file or folder (the export)")
-    source.add_argument(
-        "--students-jdbc",
-        action="store_true",
-        help="read dw.student_flat by JDBC from PDBI_DATABASE_URL (pass the driver with --jars)",
-    )
-    parser.add_argument("--out", required=True, type=Path, help="folder for the outputs")
-    parser.add_argument(
-        "--run-date", required=True, type=date.fromisoformat, help="the day, YYYY-MM-DD"
-    )
+    parser.add_argument("--students", required=True, help="students Parquet file or folder")
+    parser.add_argument("--out", required=True, type=Path, help="folder for the three CSVs")
     return parser.parse_args(argv)
 
 
@@ -198,8 +152,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
     active = SparkSession.getActiveSession()
     spark = active or SparkSession.builder.appName("pdbi-analytics").getOrCreate()
     try:
-        students = args.students or read_warehouse_students(spark, postgres.database_url())
-        summary = run_job(spark, expand_paths(args.events), students, args.out, args.run_date)
+        summary = run_job(spark, expand_paths(args.events), args.students, args.out)
     finally:
         if active is None:
             spark.stop()

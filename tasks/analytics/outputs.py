@@ -1,15 +1,15 @@
-"""Reading the day's events once, and the case study's three original outputs.
+"""The case study's three analytics outputs, one pure DataFrame function each.
 
 Every function takes frames and returns a frame, so each is tested on a tiny frame; only
-`read_events` touches files, through the SparkSession it is given. All outputs are computed over
-identified events (those carrying `studentId_clientType`), as the original did. The new outputs
-live in `insight.py`.
+`read_events` touches files, through the SparkSession it is given. All three outputs are
+computed over identified events (those carrying `studentId_clientType`), as the original did.
 """
 
 from __future__ import annotations
 
 from itertools import chain
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
@@ -47,11 +47,13 @@ EVENT_SCHEMA = StructType(
     + [StructField(CORRUPT_COLUMN, StringType(), True)]
 )
 
-# tidy name -> source keys, first non-null wins (the spaced spelling is the documented one).
-# Only the keys some output uses: JSON is tokenised whole, but only these are converted and kept.
-TIDY_COLUMNS = {
+# tidy name -> source keys, first non-null wins (the spaced spelling is the documented one)
+_TIDY_COLUMNS = {
     "page_name": ("Page Name", "PageName"),
     "page_category": ("Page Category", "PageCategory"),
+    "page_category_1": ("Page Category 1", "PageCategory1"),
+    "page_category_2": ("Page Category 2", "PageCategory2"),
+    "page_category_3": ("Page Category 3", "PageCategory3"),
     "last_accessed_url": ("Last Accessed Url", "LastAccessedUrl"),
     "at": ("at",),
     "browser": ("browser",),
@@ -81,12 +83,11 @@ STUDENT_COLUMNS = ("student_id", "state", "city", "university", "course")
 
 
 def read_events(spark: SparkSession, paths: list[str]) -> DataFrame:
-    """The day's JSON Lines as tidy columns, each event marked malformed, identified or neither.
+    """Read the day's JSON Lines once, as tidy columns, and keep them for the three outputs.
 
-    Not persisted here: the job persists this frame joined with the students
-    (`insight.with_students`), so the files are read once and no output rescans them (field
-    notes: a rescan of a day costs ~7 s). Spark also refuses queries that touch only the
-    corrupt-record column of a raw file, which the persisted frame avoids.
+    The frame is persisted: the outputs rescan nothing (field notes: a rescan of a day costs
+    ~7 s), and Spark refuses queries that touch only the corrupt-record column of a raw file.
+    Callers `unpersist()` it when done.
     """
     raw = (
         spark.read.schema(EVENT_SCHEMA)
@@ -99,58 +100,21 @@ def read_events(spark: SparkSession, paths: list[str]) -> DataFrame:
         F.coalesce(*(F.col(f"`{key}`") for key in keys)).alias(name)
         if len(keys) > 1
         else F.col(f"`{keys[0]}`").alias(name)
-        for name, keys in TIDY_COLUMNS.items()
+        for name, keys in _TIDY_COLUMNS.items()
     ]
-    corrupt = F.col(CORRUPT_COLUMN)
-    key = F.trim(F.col("studentId_clientType"))
-    # a malformed line may have some fields filled (Spark's partial results): never identified
-    identified = corrupt.isNull() & key.isNotNull() & (key != "")
-    parts = F.split(key, "@", 2)
-    return raw.select(
-        *tidy,
-        identified.alias("is_identified"),
-        F.when(identified, F.get(parts, 0)).alias("student_id"),
-        F.when(identified, F.get(parts, 1)).alias("client"),  # null when there is no '@'
-        corrupt.isNotNull().alias("is_malformed"),
-        F.when(corrupt.isNotNull(), F.col("_metadata.file_name")).alias("source_file"),
-        corrupt.alias("corrupt_record"),
-    )
+    events = raw.select(*tidy, F.col(CORRUPT_COLUMN).isNotNull().alias("is_malformed"))
+    return events.persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def identified_events(events: DataFrame) -> DataFrame:
     """Events of known students: studentId_clientType is "<studentId>@<client>"."""
-    return events.where(F.col("is_identified"))
-
-
-def _blank(column: Column) -> Column:
-    return column.isNull() | (F.trim(column) == "")
-
-
-def event_counts(events: DataFrame) -> dict[str, int]:
-    """Events read, malformed, anonymous and identified, and identified ones with no country,
-    in one pass over the persisted frame (read = malformed + anonymous + identified)."""
-    identified = F.col("is_identified")
-    row = events.agg(
-        F.count(F.lit(1)).alias("read"),
-        F.count_if(F.col("is_malformed")).alias("malformed"),
-        F.count_if(identified).alias("identified"),
-        F.count_if(identified & _blank(F.col("country"))).alias("null_country"),
-    ).first()
-    counts = {name: int(row[name]) for name in ("read", "malformed", "identified", "null_country")}
-    counts["anonymous"] = counts["read"] - counts["malformed"] - counts["identified"]
-    return counts
-
-
-def malformed_sample(events: DataFrame, limit: int) -> list[tuple[str, str]]:
-    """Up to `limit` malformed lines as (file name, line), in a stable order."""
-    rows = (
-        events.where(F.col("is_malformed"))
-        .select("source_file", "corrupt_record")
-        .orderBy("source_file", "corrupt_record")
-        .limit(limit)
-        .collect()
+    key = F.trim(F.col("student_id_client_type"))
+    parts = F.split(key, "@", 2)
+    return events.where(key.isNotNull() & (key != "")).select(
+        "*",
+        F.get(parts, 0).alias("student_id"),
+        F.get(parts, 1).alias("client"),  # null when there is no '@'
     )
-    return [(r["source_file"], r["corrupt_record"]) for r in rows]
 
 
 def normalise_profile(column: Column) -> Column:
@@ -160,10 +124,7 @@ def normalise_profile(column: Column) -> Column:
 
 
 def country_counts(identified: DataFrame) -> DataFrame:
-    """Page views per foreign country (country.csv): the dashboard's bar of countries.
-
-    Events with no country are not a row here: `event_counts` reports them as null_country.
-    """
+    """Page views per foreign country (country.csv): the dashboard's bar of countries."""
     country = F.lower(F.trim(F.col("country")))
     return (
         identified.select(country.alias("country"))
@@ -185,21 +146,25 @@ def user_profiles(identified: DataFrame) -> DataFrame:
     )
 
 
-def full_events(identified: DataFrame) -> DataFrame:
+def full_events(identified: DataFrame, students: DataFrame) -> DataFrame:
     """Identified events with the student's state, city, university and course (full.csv).
 
-    `identified` carries the warehouse's columns (`insight.with_students`): events of students
-    the warehouse does not know are left out.
-    Distinct rows, in a total order, so that the same input always gives the same file.
+    Inner join: events of students the warehouse does not know are left out. Distinct rows,
+    in a total order, so that the same input always gives the same file.
     """
+    events = identified.select(
+        "student_id",
+        "client",
+        "at",
+        "browser",
+        "country",
+        normalise_profile(F.col("custom_4")).alias("custom_4"),
+        "page_name",
+        "last_accessed_url",
+    )
     return (
-        identified.where(F.col("in_warehouse"))
-        .select(
-            *(
-                normalise_profile(F.col(c)).alias(c) if c == "custom_4" else F.col(c)
-                for c in FULL_COLUMNS
-            )
-        )
+        events.join(students.select(*STUDENT_COLUMNS), on="student_id", how="inner")
+        .select(*FULL_COLUMNS)
         .distinct()
         .orderBy(*(F.col(c).asc_nulls_first() for c in FULL_ORDER))
     )
