@@ -16,10 +16,23 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from bench.dashboard import bench_dashboard
 from bench.generate import bench_generate
+from bench.lake import bench_lake
+from bench.merge import bench_merge
 from bench.pipeline import bench_pipeline
+from bench.spark import bench_spark
+from bench.stage import bench_stage
 
-BENCHMARKS = {"generate": bench_generate, "pipeline": bench_pipeline}
+BENCHMARKS = {
+    "dashboard": bench_dashboard,
+    "generate": bench_generate,
+    "lake": bench_lake,
+    "merge": bench_merge,
+    "pipeline": bench_pipeline,
+    "spark": bench_spark,
+    "stage": bench_stage,
+}
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -57,7 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     for scale in args.scale or [0.01]:
         for name in args.only or BENCHMARKS:
             print(f"running {name} at scale {scale} ...", file=sys.stderr, flush=True)
-            rows.append({"scale": scale, **BENCHMARKS[name](scale)})
+            result = BENCHMARKS[name](scale)  # one row, or a list of rows
+            for row in result if isinstance(result, list) else [result]:
+                rows.append({"scale": scale, **row})
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"bench-{stamp}.json"

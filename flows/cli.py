@@ -95,8 +95,11 @@ def serve(
     address: Annotated[str | None, typer.Option(help="Bind address (PDBI_SERVE_ADDRESS).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (PDBI_SERVE_PORT).")] = None,
 ) -> None:
-    """Serve the Panel dashboard over the analytics zone. Reads PDBI_LAKE_URL,
-    PDBI_SERVE_ADDRESS (default 127.0.0.1) and PDBI_SERVE_PORT (default 5006)."""
+    """Serve the Panel dashboard: the analytics zone, the Data Docs of the reports zone, the
+    warehouse's validations and run history. Reads PDBI_LAKE_URL, PDBI_SERVE_ADDRESS (default
+    127.0.0.1; 0.0.0.0 opens it to the network), PDBI_SERVE_PORT (default 5006),
+    PDBI_DATABASE_URL, PDBI_DASHBOARD_RELOAD_SECONDS, PDBI_DASHBOARD_DOWNLOAD_ROWS and Prefect's
+    PREFECT_API_URL (the Pipeline page's first source)."""
     from panel_app.app import serve as serve_app
 
     settings = get_settings()

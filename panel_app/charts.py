@@ -30,6 +30,11 @@ def thousands(value: int) -> str:
     return f"{int(value):,}"
 
 
+def percent(share: float) -> str:
+    """0.1234 -> '12.3%'; tiny non-zero shares stay visible ('<0.1%')."""
+    return "<0.1%" if 0 < share < 0.0005 else f"{share:.1%}"
+
+
 def bar_chart(frame: pd.DataFrame, category: str, value: str, x_label: str, y_label: str) -> figure:
     """Horizontal bars, largest on top, each labelled with its value."""
     data = frame[[category, value]].copy()
@@ -38,7 +43,7 @@ def bar_chart(frame: pd.DataFrame, category: str, value: str, x_label: str, y_la
     top = int(data[value].max()) if len(data) else 1
     plot = figure(
         y_range=factors,
-        x_range=(0, top * 1.15),  # room for the value labels
+        x_range=(0, top * 1.22),  # room for the value labels
         height=80 + _ROW_PX * max(len(data), 1),
         sizing_mode="stretch_width",
         toolbar_location=None,
@@ -57,11 +62,11 @@ def bar_chart(frame: pd.DataFrame, category: str, value: str, x_label: str, y_la
             text_font_size="11px",
         )
     )
-    plot.add_tools(HoverTool(tooltips=[(y_label, f"@{{{category}}}"), (x_label, "@label")]))
-    plot.xaxis.axis_label = x_label
+    plot.xaxis.axis_label = x_label  # no hover: every bar carries its value already
     plot.yaxis.axis_label = y_label
-    plot.xaxis.ticker = BasicTicker(min_interval=1)  # counts: no ticks at 0.5
-    plot.xaxis.formatter = NumeralTickFormatter(format="0,0")
+    plot.xaxis.ticker = BasicTicker(min_interval=1, desired_num_ticks=5)  # counts: no 0.5
+    # 20k, 1.2m on the axis once numbers grow, so a half-width chart's ticks never collide
+    plot.xaxis.formatter = NumeralTickFormatter(format="0.[0]a" if top >= 10_000 else "0,0")
     plot.ygrid.grid_line_color = None
     plot.outline_line_color = None
     return plot
@@ -102,3 +107,62 @@ def pie_chart(frame: pd.DataFrame, category: str, value: str, value_label: str) 
     plot.grid.grid_line_color = None
     plot.outline_line_color = None
     return plot
+
+
+def _plain(plot: figure) -> figure:
+    plot.outline_line_color = None
+    plot.xgrid.grid_line_color = None
+    plot.yaxis.formatter = NumeralTickFormatter(format="0,0")
+    plot.y_range.start = 0
+    return plot
+
+
+def column_chart(
+    frame: pd.DataFrame, category: str, value: str, x_label: str, y_label: str, height: int = 300
+) -> figure:
+    """Vertical bars in the frame's order (hours of the day, say), with a hover of the value."""
+    data = frame[[category, value]].copy()
+    data[category] = data[category].astype(str)
+    data["label"] = data[value].map(thousands)
+    plot = figure(
+        x_range=data[category].tolist(),
+        height=height,
+        sizing_mode="stretch_width",
+        toolbar_location=None,
+        tools="",
+    )
+    plot.vbar(x=category, top=value, width=0.8, source=ColumnDataSource(data), color=BAR_COLOR)
+    plot.add_tools(HoverTool(tooltips=[(x_label, f"@{{{category}}}"), (y_label, "@label")]))
+    plot.xaxis.axis_label = x_label
+    plot.yaxis.axis_label = y_label
+    return _plain(plot)
+
+
+def stacked_columns(
+    frame: pd.DataFrame, category: str, stack: str, value: str, y_label: str, height: int = 320
+) -> figure:
+    """One column per category (a run date) stacked by `stack` (an entity), legend on the right."""
+    wide = frame.pivot_table(index=category, columns=stack, values=value, aggfunc="sum")
+    wide = wide.fillna(0).astype("int64").sort_index()
+    wide.index = wide.index.astype(str)
+    stacks = [str(column) for column in wide.columns]
+    wide.columns = stacks
+    colors = list(islice(cycle(Category20_20[::2] + Category20_20[1::2]), len(stacks)))
+    plot = figure(
+        x_range=wide.index.tolist(),
+        height=height,
+        sizing_mode="stretch_width",
+        toolbar_location=None,
+        tools="",
+    )
+    source = ColumnDataSource(wide.reset_index(names=category))
+    renderers = plot.vbar_stack(
+        stacks, x=category, width=0.7, color=colors, source=source, legend_label=stacks
+    )
+    for renderer, name in zip(renderers, stacks, strict=True):
+        tips = [("Run date", f"@{{{category}}}"), (name, f"@{{{name}}}{{0,0}}")]
+        plot.add_tools(HoverTool(renderers=[renderer], tooltips=tips))
+    plot.add_layout(plot.legend[0], "right")
+    plot.legend.label_text_font_size = "11px"
+    plot.yaxis.axis_label = y_label
+    return _plain(plot)

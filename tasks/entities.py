@@ -1,21 +1,34 @@
-"""The seven BASE A sources: which file each comes from and where its keys land in stage.
+"""The eight sources: which files each comes from and where its keys land in stage.
 
-Adding a source is one entry here, one stage table (a new migration) and its merge SQL.
+BASE A (`ENTITIES`) is one JSON array per entity in `transactional/<day>/`; BASE B, the page-view
+events (`EVENTS`), is JSON Lines part files in `raw/<day>/`. Each source has a stage table and a
+Great Expectations suite of the same name (`expectations/<name>.json`).
+
+Adding a source is one entry here, one stage table (a new migration), its suite and its merge SQL.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Entity:
-    name: str  # also the stage table and the file stem: stage.students <- students.json
+    name: str  # also the stage table, the suite and the file stem: stage.students <- students.json
     columns: dict[str, str]  # source key -> stage column, in stage column order
+    zone: str = "transactional"
+    pattern: str = ""  # file names under <zone>/<day>/, a glob; "" means "<name>.json"
+    layout: str = "array"  # how the export usually comes: "array" or "lines" (both are read)
+    aliases: dict[str, str] = field(default_factory=dict)  # other spelling -> source key
 
     @property
     def file_name(self) -> str:
-        return f"{self.name}.json"
+        return self.pattern or f"{self.name}.json"
+
+    @property
+    def key(self) -> str:
+        """The source key of the business key: the first column."""
+        return next(iter(self.columns))
 
     @property
     def stage_columns(self) -> list[str]:
@@ -58,3 +71,25 @@ ENTITIES: dict[str, Entity] = {
         ),
     )
 }
+
+# Every key observed in BASE B (dataset.md), spaced keys under their spaced spelling.
+_EVENT_KEYS = (
+    "uuid", "at", "name", "type", "studentId_clientType", "user_type", "custom_1", "custom_2",
+    "custom_3", "custom_4", "Page Name", "Page Category", "Page Category 1", "Page Category 2",
+    "Page Category 3", "Last Accessed Url", "first-accessed-page", "country", "region",
+    "city_name", "platform", "browser", "os_ver", "model", "carrier", "language", "library_ver",
+    "device_new", "install_uuid", "session_uuid", "nth", "clv_total", "marketing_source",
+    "marketing_medium", "marketing_campaign",
+)  # fmt: skip
+_EVENT_COLUMNS = {"studentId_clientType": "student_id_client_type"}
+
+EVENTS = Entity(
+    "events",
+    {k: _EVENT_COLUMNS.get(k, k.lower().replace(" ", "_").replace("-", "_")) for k in _EVENT_KEYS},
+    zone="raw",
+    pattern="part-*.json",
+    layout="lines",
+    aliases={k.replace(" ", ""): k for k in _EVENT_KEYS if " " in k},
+)
+
+SOURCES: dict[str, Entity] = {**ENTITIES, EVENTS.name: EVENTS}

@@ -1,4 +1,8 @@
-"""Handing warehouse data to Spark without a JDBC driver: COPY out, Parquet into the lake."""
+"""Handing warehouse data to Spark without a JDBC driver: COPY out, Parquet into the lake.
+
+The default path: it needs no driver jar and works with the embedded database, which listens on
+a unix socket only. With PDBI_JDBC_JAR set, Spark reads the same query by JDBC instead.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ from psycopg import sql
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.resources.postgres import read_sql
+from tasks.resources.spark import check_jdbc_jar, jdbc_source
 from tasks.retry import only_transient
+from tasks.settings import get_settings
 
 STUDENT_COLUMNS = ("student_id", "state", "city", "university", "course")
 STUDENT_SCHEMA = pa.schema([(name, pa.string()) for name in STUDENT_COLUMNS])
@@ -66,8 +72,18 @@ def students_export_name(run_date: date) -> str:
     cache_policy=NO_CACHE,
     tags=["export"],
 )
-def export_for_spark(run_date: date) -> str:
-    """The warehouse's students as Parquet in the lake's temp zone; returns its name there."""
+def export_for_spark(run_date: date) -> str | None:
+    """The warehouse's students as Parquet in the lake's temp zone; returns its name there.
+
+    With PDBI_JDBC_JAR set Spark reads dw.student_flat itself, by JDBC: nothing is exported
+    and None tells run_analytics so.
+    """
+    settings = get_settings()
+    if settings.jdbc_jar is not None:
+        check_jdbc_jar(settings)  # fail here, with the fix, not once Spark has started
+        jdbc_source(postgres.database_url())
+        get_run_logger().info("PDBI_JDBC_JAR is set: Spark reads dw.student_flat by JDBC")
+        return None
     name = students_export_name(run_date)
     with postgres.connect() as conn:
         rows = export_students(conn, get_lake(), "temp", name)

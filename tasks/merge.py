@@ -1,13 +1,15 @@
-"""Merging stage into the dimensional model, one SQL file per step.
+"""Merging stage into the dimensional model, one step per dimension or fact.
 
 The order matters: lookup dimensions before the student that refers to them, every
-dimension before the facts that point at them.
+dimension before the facts that point at them. The type-2 dimensions declare here which
+attributes they track and what absence from a snapshot means; the SQL in sql/merge/ applies it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, Literal
 
 import psycopg
 from prefect import get_run_logger, task
@@ -15,54 +17,148 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 from psycopg import ClientCursor, sql
 
+from tasks.errors import DataError
 from tasks.resources import postgres
 from tasks.resources.postgres import read_sql
 from tasks.retry import only_transient
 
-# dimension -> (stage table, business key); they share sql/merge/dim_lookup.sql
-LOOKUP_DIMENSIONS: dict[str, tuple[str, str]] = {
-    "dim_university": ("universities", "university_id"),
-    "dim_course": ("courses", "course_id"),
-    "dim_subject": ("subjects", "subject_id"),
+
+@dataclass(frozen=True)
+class Dimension:
+    """How one type-2 dimension keeps history (dbt snapshot semantics, check strategy).
+
+    A change of a `tracked` column closes the current version and opens a new one; `untracked`
+    columns are recorded when a version opens and alone never open one. `hard_deletes` says what
+    a key absent from a non-empty snapshot means: "invalidate" closes its current version and
+    flags it deleted (a key that comes back opens a new version); "ignore" keeps it current.
+    """
+
+    table: str  # dw.<table>
+    surrogate: str  # <noun>_key
+    key: str  # the source's business key
+    tracked: tuple[str, ...]
+    untracked: tuple[str, ...] = ()
+    hard_deletes: Literal["invalidate", "ignore"] = "invalidate"
+    snapshot_sql: str = "merge/dim_lookup.sql"  # builds the typed snapshot `incoming`
+    stage_table: str = ""  # for the shared lookup snapshot
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        return (*self.tracked, *self.untracked)
+
+
+def _lookup(noun: str, stage_table: str) -> Dimension:
+    # Reference lists: a university missing from one export must not orphan its students.
+    return Dimension(
+        f"dim_{noun}", f"{noun}_key", f"{noun}_id", ("name",), (), "ignore", stage_table=stage_table
+    )
+
+
+SCD_DIMENSIONS: dict[str, Dimension] = {
+    "dim_university": _lookup("university", "universities"),
+    "dim_course": _lookup("course", "courses"),
+    "dim_subject": _lookup("subject", "subjects"),
+    # Where a student lives and what they study is history; when and how they signed up is
+    # recorded with each version but is not a reason to open one.
+    "dim_student": Dimension(
+        "dim_student",
+        "student_key",
+        "student_id",
+        tracked=("state", "city", "university_id", "course_id"),
+        untracked=("registered_at", "signup_source"),
+        hard_deletes="invalidate",
+        snapshot_sql="merge/dim_student.sql",
+    ),
 }
-DIMENSIONS = ("dim_reference", *LOOKUP_DIMENSIONS, "dim_student")
+DIMENSIONS = ("dim_reference", "dim_university", "dim_course", "dim_subject", "dim_student")
 FACTS = ("fct_session", "fct_subscription", "fct_follow")
 
 
 @dataclass(frozen=True)
 class MergeCounts:
     step: str
-    closed: int = 0  # type-2 versions closed because a tracked attribute changed
-    opened: int = 0  # versions opened (new keys and changed keys), or fact rows written
+    closed: int = 0  # versions closed because a tracked attribute changed
+    opened: int = 0  # versions opened (new, changed and returning keys), or fact rows written
+    deleted: int = 0  # versions closed and flagged because their key left the snapshot
+    unchanged: int = 0  # keys of the snapshot whose current version was left untouched
+    corrected: int = 0  # a same-day rerun's fixes: today's versions updated, removed, reopened
+    repointed: int = 0  # facts of earlier loads moved to the dimension version now valid
 
 
-def _statement(step: str) -> sql.Composable:
-    if step in LOOKUP_DIMENSIONS:
-        stage_table, key = LOOKUP_DIMENSIONS[step]
-        return sql.SQL(read_sql("merge/dim_lookup.sql")).format(
-            dim=sql.Identifier("dw", step),
-            stage_table=sql.Identifier("stage", stage_table),
-            key=sql.Identifier(key),
-        )
-    return sql.SQL(read_sql(f"merge/{step}.sql"))  # type: ignore[arg-type]
+def _compose(relative: str, dim: Dimension) -> sql.Composed:
+    """A sql/merge file with the dimension's identifiers composed in (never data)."""
+
+    def columns(alias: str | None) -> sql.Composable:
+        names = (sql.Identifier(*filter(None, (alias, c))) for c in dim.attributes)
+        return sql.SQL(", ").join(names)
+
+    tracked = sql.SQL(", ").join(map(sql.Identifier, dim.tracked))
+    names: dict[str, sql.Composable] = {
+        "dim": sql.Identifier("dw", dim.table),
+        "sk": sql.Identifier(dim.surrogate),
+        "key": sql.Identifier(dim.key),
+        "attrs": columns(None),
+        "new_attrs": columns("i"),
+        "cur_attrs": columns("cur"),
+        "row_hash": sql.SQL("md5(json_build_array({})::text)").format(tracked),
+    }
+    if dim.stage_table:
+        names["stage_table"] = sql.Identifier("stage", dim.stage_table)
+    return sql.SQL(read_sql(relative)).format(**names)  # type: ignore[arg-type]
 
 
-def run_merge_step(conn: psycopg.Connection, step: str, run_date: date) -> MergeCounts:
-    """Run one merge file in the caller's transaction and report what it changed.
+def _execute(conn: psycopg.Connection, statement: sql.Composable, params: dict) -> list[int]:
+    """Run a file of one or more statements; returns each statement's rowcount.
 
     A client-side cursor lets one file hold several statements with bound parameters.
     """
     with ClientCursor(conn) as cur:
-        cur.execute(_statement(step), {"run_date": run_date})
+        cur.execute(statement, params)
         counts = [cur.rowcount]
         while cur.nextset():
             counts.append(cur.rowcount)
-    if step in FACTS:
-        return MergeCounts(step, opened=counts[-1])
-    if step == "dim_reference":
-        return MergeCounts(step, opened=sum(counts))
-    # dimension files: create temp table, close changed, open new
-    return MergeCounts(step, closed=counts[-2], opened=counts[-1])
+    return counts
+
+
+def _fetch_one(conn: psycopg.Connection, statement: sql.Composable) -> tuple[Any, ...]:
+    """The one row of an aggregate query."""
+    with conn.cursor() as cur:
+        return tuple(cur.execute(statement).fetchone() or ())
+
+
+def merge_dimension(conn: psycopg.Connection, dim: Dimension, run_date: date) -> MergeCounts:
+    """Type-2 merge of one dimension from its stage snapshot, in the caller's transaction.
+
+    An empty snapshot is taken for a missing export: the dimension is left as it is.
+    """
+    (last_load,) = _fetch_one(conn, _compose("merge/scd_last_load.sql", dim))
+    if last_load is not None and last_load > run_date:
+        raise DataError(
+            f"dw.{dim.table} already holds history loaded on {last_load}; loading {run_date} "
+            "now would rewrite it. Type-2 loads run in date order: load days after the last one."
+        )
+    params = {"run_date": run_date, "invalidate": dim.hard_deletes == "invalidate"}
+    if _execute(conn, _compose(dim.snapshot_sql, dim), params)[-1] == 0:
+        return MergeCounts(dim.table)
+    _execute(conn, _compose("merge/scd_plan.sql", dim), params)
+    _execute(conn, _compose("merge/scd_apply.sql", dim), params)
+    opened, closed, deleted, corrected, unchanged = _fetch_one(
+        conn, _compose("merge/scd_counts.sql", dim)
+    )
+    return MergeCounts(dim.table, closed, opened, deleted, unchanged, corrected)
+
+
+def run_merge_step(conn: psycopg.Connection, step: str, run_date: date) -> MergeCounts:
+    """Run one merge step in the caller's transaction and report what it changed."""
+    if step in SCD_DIMENSIONS:
+        return merge_dimension(conn, SCD_DIMENSIONS[step], run_date)
+    if step not in FACTS and step != "dim_reference":
+        raise ValueError(f"unknown merge step {step!r}")
+    statement = sql.SQL(read_sql(f"merge/{step}.sql"))  # type: ignore[arg-type]
+    counts = _execute(conn, statement, {"run_date": run_date})
+    if step in FACTS:  # the load of today's stage, then the re-pointing statements
+        return MergeCounts(step, opened=counts[0], repointed=sum(counts[1:]))
+    return MergeCounts(step, opened=sum(counts))
 
 
 @task(
@@ -75,8 +171,17 @@ def run_merge_step(conn: psycopg.Connection, step: str, run_date: date) -> Merge
     task_run_name="merge-{step}",
 )
 def merge_step(step: str, run_date: date) -> MergeCounts:
-    """One merge file in one transaction: a retry reruns it whole, and reruns are no-ops."""
+    """One merge step in one transaction: a retry reruns it whole, and reruns are no-ops."""
     with postgres.connect() as conn:
         counts = run_merge_step(conn, step, run_date)
-    get_run_logger().info("%s: %d closed, %d opened", step, counts.closed, counts.opened)
+    get_run_logger().info(
+        "%s: %d opened, %d closed, %d deleted, %d unchanged, %d corrected, %d repointed",
+        step,
+        counts.opened,
+        counts.closed,
+        counts.deleted,
+        counts.unchanged,
+        counts.corrected,
+        counts.repointed,
+    )
     return counts

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,7 +34,45 @@ class Settings(BaseSettings):
     )
     lake_url: str = Field(
         default="data/lake",
-        description="Root of the data lake: a local folder or any fsspec URL (s3://, memory://).",
+        description="Root of the data lake: a local folder or any fsspec URL (s3://, memory://, "
+        "gdrive://<root-folder-id>).",
+    )
+    lake_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description='fsspec storage options as JSON, e.g. {"endpoint_url": "http://minio:9000"}; '
+        "keep credentials in the backend's own variables (AWS_ACCESS_KEY_ID ...).",
+    )
+    lake_remove_raw: bool = Field(
+        default=False,
+        description="After a run committed and backed up its raw files to temp/<day>/raw/, "
+        "remove them from raw/.",
+    )
+    gdrive_credentials: Path | None = Field(
+        default=None,
+        description="gdrive:// lakes: a service-account JSON key or saved OAuth credentials.",
+    )
+    gdrive_secret_block: str | None = Field(
+        default=None,
+        description="gdrive:// lakes: name of a Prefect Secret block holding that JSON instead.",
+    )
+    gdrive_api_endpoint: str | None = Field(
+        default=None,
+        description="Drive API base URL instead of Google's (an emulator in tests).",
+    )
+    gdrive_max_attempts: int = Field(
+        default=6, ge=1, description="Tries per Drive call (429, 5xx, dropped connections)."
+    )
+    gdrive_retry_base_seconds: float = Field(
+        default=1.0, ge=0, description="First backoff delay; doubles per try, with jitter."
+    )
+    gdrive_timeout_seconds: float = Field(
+        default=60, gt=0, description="Socket timeout of one Drive request."
+    )
+    gdrive_chunk_kib: int = Field(
+        default=8192,
+        ge=256,
+        multiple_of=256,
+        description="Resumable upload and download chunk, KiB (Drive wants multiples of 256).",
     )
     spark_master: str = Field(
         default="local[*]",
@@ -42,6 +81,11 @@ class Settings(BaseSettings):
     )
     spark_driver_memory: str = Field(default="4g", description="spark.driver.memory")
     spark_shuffle_partitions: int = Field(default=8, description="spark.sql.shuffle.partitions")
+    jdbc_jar: Path | None = Field(
+        default=None,
+        description="PostgreSQL JDBC driver jar (Debian: /usr/share/java/postgresql.jar); set, "
+        "Spark reads dw.student_flat by JDBC over TCP instead of the Parquet export.",
+    )
     java_home: Path | None = Field(
         default=None,
         validation_alias=AliasChoices("PDBI_JAVA_HOME", "JAVA_HOME"),
@@ -49,8 +93,28 @@ class Settings(BaseSettings):
     )
     run_date: date = Field(default_factory=date.today, description="The day a run processes.")
     db_concurrency: int = Field(default=2, ge=1, description="Stage loads running at once.")
+    reject_threshold: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="Share of a file's rows the suite may reject before the load fails, for "
+        "suites that declare none (see expectations/README.md).",
+    )
+    reject_thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description='Per-source overrides of the reject threshold, as JSON: {"sessions": 0.1}.',
+    )
     serve_address: str = Field(default="127.0.0.1", description="Address `pdbi serve` binds.")
     serve_port: int = Field(default=5006, description="Port `pdbi serve` listens on.")
+    dashboard_reload_seconds: float = Field(
+        default=30,
+        ge=0,
+        description="How often an open dashboard looks for a newer analytics/manifest.json and "
+        "reloads its data; 0 turns it off.",
+    )
+    dashboard_download_rows: int = Field(
+        default=100_000, ge=0, description="Most rows the Students page offers to download."
+    )
 
 
 @lru_cache(maxsize=1)

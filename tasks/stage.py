@@ -1,28 +1,58 @@
-"""Loading parsed records into stage tables with COPY.
+"""Loading a source's files into stage: read, validate, COPY the valid rows, quarantine the rest.
 
-The truncate, the COPY and the load counts share one transaction: a crash mid-load leaves the
-previous stage intact, and the counts always describe what stage holds.
+Per source, one transaction holds the truncate, the COPY of each file's valid rows, the rejected
+rows, the load counts and the validation summaries: a crash or a failed suite leaves the previous
+stage intact. Before the commit the warehouse counts again what it holds of each file, and rows
+read = rows loaded + rows rejected must hold. Rejected rows also go to the lake, one JSON line
+each in quarantine/<day>/<source>.jsonl, with the expectations they failed.
 """
 
 from __future__ import annotations
 
+import io
+import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import psycopg
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from prefect import get_run_logger, task
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.tasks import exponential_backoff
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
+from psycopg.types.json import Jsonb
 
-from tasks.entities import ENTITIES, Entity
+from tasks.batch import Batch, read_batch
+from tasks.entities import SOURCES, Entity
 from tasks.errors import DataError
-from tasks.parse import as_text, iter_json_array
+from tasks.parse import as_text, iter_records
+from tasks.quarantine import (
+    Reject,
+    collect_rejects,
+    quarantine_name,
+    write_quarantine,
+    write_rejects,
+)
 from tasks.resources import postgres
-from tasks.resources.lake import get_lake
+from tasks.resources.lake import Lake, get_lake
 from tasks.retry import only_transient
+from tasks.validate import (
+    Verdict,
+    over_threshold,
+    parameter_names,
+    reject_threshold,
+    validate_batch,
+)
+
+COPY_ROWS = 100_000  # rows per CSV block sent to COPY
+_CSV = pa_csv.WriteOptions(include_header=False)  # nulls unquoted, strings quoted: NULL vs ''
 
 
 @dataclass(frozen=True)
@@ -34,17 +64,27 @@ class LoadCounts:
     rows_rejected: int
 
 
-def stage_row(
-    entity: Entity, record: Any, source: str, row: int, load_id: str
-) -> tuple[str | None, ...]:
-    """One stage row from one source record; keys the entity does not know are ignored."""
-    if not isinstance(record, dict):
-        raise DataError(f"{source}: row {row} is a {type(record).__name__}, not a JSON object")
-    values = tuple(as_text(record.get(key)) for key in entity.columns)
-    for value in values:
-        if value is not None and "\x00" in value:
-            raise DataError(f"{source}: row {row} holds a NUL byte, which PostgreSQL text cannot")
-    return (*values, source, row, load_id)
+@dataclass
+class FileLoad:
+    """What loading one file did; `seconds` splits its time into read, validate and copy."""
+
+    counts: LoadCounts
+    verdict: Verdict
+    rejects: list[Reject]
+    threshold: float
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class SuiteFailed(DataError):
+    """More rows failed the suite than its threshold allows; stage is left as it was."""
+
+    def __init__(self, message: str, load: FileLoad) -> None:
+        super().__init__(message)
+        self.load = load
+
+
+def truncate(conn: psycopg.Connection, entity: Entity) -> None:
+    conn.execute(sql.SQL("truncate {}").format(sql.Identifier("stage", entity.name)))
 
 
 def copy_into_stage(
@@ -55,37 +95,194 @@ def copy_into_stage(
     load_id: str,
     run_date: date,
 ) -> LoadCounts:
-    """Replace stage.<entity> with the records of one file; the caller's transaction commits."""
-    table = sql.Identifier("stage", entity.name)
-    columns = sql.SQL(", ").join(map(sql.Identifier, entity.stage_columns))
-    read = 0
+    """Replace stage.<entity> with one file's valid rows; the caller's transaction commits."""
+    truncate(conn, entity)
+    return load_file(conn, entity, records, source, load_id, run_date).counts
+
+
+def load_file(
+    conn: psycopg.Connection,
+    entity: Entity,
+    records: Iterable[tuple[int, Any]],
+    source: str,
+    load_id: str,
+    run_date: date,
+    parameters: dict[str, Any] | None = None,
+) -> FileLoad:
+    """Validate one file; add its valid rows to stage (truncated by the caller), its rejects,
+    counts and validation summary to meta. Raises SuiteFailed above the threshold."""
+    started = time.perf_counter()
+    batch = read_batch(entity, records, source)
+    read_at = time.perf_counter()
+    verdict = validate_batch(batch, entity.name, parameters)
+    rejects = collect_rejects(batch, verdict)
+    threshold = reject_threshold(entity.name)
+    counts = LoadCounts(entity.name, source, batch.read, batch.read - len(rejects), len(rejects))
+    load = FileLoad(counts, verdict, rejects, threshold)
+    load.seconds = {"read": read_at - started, "validate": time.perf_counter() - read_at}
+    reasons = {r.source_row: r.reasons for r in rejects}
+    problem = over_threshold(source, entity.name, batch.read, reasons, threshold)
+    if verdict.broken:
+        problem = (
+            f"{source}: the {entity.name} suite failed as a whole: {'; '.join(verdict.broken)}."
+        )
+    if problem:
+        where = f"quarantine/{quarantine_name(entity, run_date)}"
+        raise SuiteFailed(f"{problem} The rejected rows are in {where} of the lake.", load)
+    copy_at = time.perf_counter()
+    copy_rows(conn, entity, batch, reasons, source, load_id)
+    write_rejects(conn, entity, rejects, source, load_id, run_date)
+    reconcile(conn, entity, counts, load_id)
+    conn.execute(postgres.read_sql("meta/load_counts.sql"), _count_params(load, load_id, run_date))
+    record_validation(conn, load, load_id, run_date, "loaded")
+    load.seconds["copy"] = time.perf_counter() - copy_at
+    return load
+
+
+def copy_rows(
+    conn: psycopg.Connection,
+    entity: Entity,
+    batch: Batch,
+    rejected: dict[int, Any],
+    source: str,
+    load_id: str,
+) -> int:
+    """COPY the valid rows as CSV written by pyarrow, so no Python code runs per row."""
+    rows = np.asarray(batch.rows, dtype=np.int64)
+    table = pa.table(
+        {
+            **batch.arrays,
+            "source_file": pa.repeat(pa.scalar(source), len(rows)),
+            "source_row": rows,
+            "load_id": pa.repeat(pa.scalar(load_id), len(rows)),
+        }
+    )
+    if rejected:
+        table = table.filter(pa.array(~np.isin(rows, np.fromiter(rejected, np.int64))))
+    statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
+        sql.Identifier("stage", entity.name),
+        sql.SQL(", ").join(map(sql.Identifier, entity.stage_columns)),
+    )
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("truncate {}").format(table))
-        copy_sql = sql.SQL("copy {} ({}) from stdin").format(table, columns)
-        with cur.copy(copy_sql) as copy:
-            for row, record in records:
-                copy.write_row(stage_row(entity, record, source, row, load_id))
-                read += 1
-        counts = LoadCounts(entity.name, source, read, read, 0)
-        params = {"load_id": load_id, "run_date": run_date, **asdict(counts)}
-        cur.execute(postgres.read_sql("meta/load_counts.sql"), params)
-    return counts
+        # a writer thread sends each block while pyarrow renders the next
+        with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+            for offset in range(0, table.num_rows, COPY_ROWS):
+                block = io.BytesIO()
+                pa_csv.write_csv(table.slice(offset, COPY_ROWS), block, _CSV)
+                copy.write(block.getbuffer())
+        return cur.rowcount
 
 
-def stage_file(entity: Entity, run_date: date, load_id: str) -> LoadCounts:
-    """Read one entity's export for the day from the lake and load it into stage."""
-    lake = get_lake()
-    name = f"{run_date.isoformat()}/{entity.file_name}"
-    if not lake.exists("transactional", name):
+def reconcile(conn: psycopg.Connection, entity: Entity, counts: LoadCounts, load_id: str) -> None:
+    """Count what the warehouse now holds of the file: read = loaded + rejected, or no commit."""
+    query = sql.SQL(postgres.read_sql("meta/reconcile.sql")).format(
+        stage_table=sql.Identifier("stage", entity.name)
+    )
+    params = {"load_id": load_id, "source_file": counts.source_file}
+    loaded, rejected = postgres.fetch_all(conn, query, params)[0]
+    if (loaded, rejected) != (counts.rows_loaded, counts.rows_rejected):
         raise DataError(
-            f"transactional/{name} is missing from the lake at {lake.url}; put the day's export "
-            "there (or run `pdbi generate`) before running the pipeline."
+            f"{counts.source_file}: {counts.rows_read:,} rows read but the warehouse holds "
+            f"{loaded:,} in stage.{entity.name} and {rejected:,} rejected (expected "
+            f"{counts.rows_loaded:,} and {counts.rows_rejected:,}); nothing was committed."
         )
-    source = f"transactional/{name}"
-    with lake.open("transactional", name) as handle, postgres.connect() as conn:
-        return copy_into_stage(
-            conn, entity, iter_json_array(handle, source), source, load_id, run_date
+
+
+def _count_params(load: FileLoad, load_id: str, run_date: date) -> dict[str, Any]:
+    return {"load_id": load_id, "run_date": run_date, **asdict(load.counts)}
+
+
+def record_validation(
+    conn: psycopg.Connection, load: FileLoad, load_id: str, run_date: date, status: str
+) -> None:
+    """The validation's summary and trimmed GX result, for the dashboard and Data Docs."""
+    verdict, counts = load.verdict, load.counts
+    statistics = verdict.result.get("statistics", {})
+    rejected = {r.source_row for r in load.rejects}
+    result = {**verdict.result, "meta": {**verdict.result.get("meta", {}), "pdbi": asdict(counts)}}
+    params = {
+        "load_id": load_id,
+        "run_date": run_date,
+        "entity": counts.entity,
+        "suite": verdict.suite,
+        "source_file": counts.source_file,
+        "status": status,
+        "success": verdict.success,
+        "evaluated_expectations": statistics.get("evaluated_expectations", 0),
+        "successful_expectations": statistics.get("successful_expectations", 0),
+        "rows_evaluated": counts.rows_read,
+        "rows_unexpected": len(rejected | verdict.warned),
+        "rows_rejected": counts.rows_rejected,
+        "reject_ratio": counts.rows_rejected / counts.rows_read if counts.rows_read else 0.0,
+        "threshold": load.threshold,
+        "result": Jsonb(result),
+    }
+    conn.execute(postgres.read_sql("meta/validation_results.sql"), params)
+
+
+def stage_source(entity: Entity, run_date: date, load_id: str) -> list[FileLoad]:
+    """Load every file of one source for the day in one transaction; quarantine the rejects.
+
+    A failed suite rolls the whole source back, then records its validation on its own so
+    that the dashboard and Data Docs show what failed."""
+    lake = get_lake()
+    names = source_files(lake, entity, run_date)
+    parameters = reference_ids(lake, entity, run_date)
+    loads: list[FileLoad] = []
+    with postgres.connect() as conn:
+        truncate(conn, entity)
+        try:
+            for name in names:
+                source = f"{entity.zone}/{name}"
+                with lake.open(entity.zone, name) as handle:
+                    records = iter_records(handle, source, entity.layout)
+                    loads.append(
+                        load_file(conn, entity, records, source, load_id, run_date, parameters)
+                    )
+        except SuiteFailed as failed:
+            conn.rollback()
+            write_quarantine(lake, entity, run_date, load_id, _rejected([*loads, failed.load]))
+            record_validation(conn, failed.load, load_id, run_date, "failed")
+            conn.commit()
+            raise
+        write_quarantine(lake, entity, run_date, load_id, _rejected(loads))
+    return loads
+
+
+def _rejected(loads: list[FileLoad]) -> list[tuple[str, Reject]]:
+    return [(load.counts.source_file, r) for load in loads for r in load.rejects]
+
+
+def source_files(lake: Lake, entity: Entity, run_date: date) -> list[str]:
+    pattern = f"{run_date.isoformat()}/{entity.file_name}"
+    names = lake.list(entity.zone, pattern)
+    if not names:
+        raise DataError(
+            f"{entity.zone}/{pattern} is missing from the lake at {lake.url}; put the day's "
+            "export there (or run `pdbi generate`) before running the pipeline."
         )
+    return names
+
+
+def reference_ids(lake: Lake, entity: Entity, run_date: date) -> dict[str, Any]:
+    """Values for the suite's `ids_of_<source>` parameters: the ids in that source's file of
+    the day, as stage text. A missing or unreadable file leaves the check out (None)."""
+    values: dict[str, Any] = {}
+    for references in parameter_names(entity.name).values():
+        for reference in references.values():
+            name = reference["$PARAMETER"]
+            other = SOURCES[name.removeprefix("ids_of_")]
+            try:
+                ids: set[str | None] = set()
+                for file in source_files(lake, other, run_date):
+                    with lake.open(other.zone, file) as handle:
+                        for _, record in iter_records(handle, file, other.layout):
+                            if isinstance(record, dict):
+                                ids.add(as_text(record.get(other.key)))
+                values[name] = sorted(ids - {None})
+            except DataError:
+                values[name] = None
+    return values
 
 
 @task(
@@ -97,13 +294,51 @@ def stage_file(entity: Entity, run_date: date, load_id: str) -> LoadCounts:
     tags=["stage"],
     task_run_name="stage-{entity_name}",
 )
-def stage_entity(entity_name: str, run_date: date, load_id: str) -> LoadCounts:
-    counts = stage_file(ENTITIES[entity_name], run_date, load_id)
-    get_run_logger().info(
-        "%s: %d rows read, %d loaded, %d rejected",
-        counts.source_file,
-        counts.rows_read,
-        counts.rows_loaded,
-        counts.rows_rejected,
-    )
+def stage_entity(entity_name: str, run_date: date, load_id: str) -> list[LoadCounts]:
+    loads = stage_source(SOURCES[entity_name], run_date, load_id)
+    publish_load_artifact(entity_name, run_date, loads)
+    return [load.counts for load in loads]
+
+
+def publish_load_artifact(entity_name: str, run_date: date, loads: list[FileLoad]) -> None:
+    """Per file: counts, validation and timing as a table artifact; a warning when rows were
+    quarantined (below the threshold, or the load would have failed)."""
+    logger = get_run_logger()
+    table = []
+    for load in loads:
+        c = load.counts
+        seconds = {f"{part}_seconds": round(s, 2) for part, s in load.seconds.items()}
+        table.append(
+            {**asdict(c), "warned": len(load.verdict.warned), "success": load.verdict.success,
+             "threshold": load.threshold, **seconds}
+        )  # fmt: skip
+        logger.info("%s: %d read, %d loaded, %d rejected", *astuple(c)[1:])
+        if c.rows_rejected:
+            logger.warning(
+                "%s: %d rows (%.2f%%, threshold %.2f%%) quarantined in quarantine/%s",
+                c.source_file, c.rows_rejected, 100 * c.rows_rejected / c.rows_read,
+                100 * load.threshold, quarantine_name(SOURCES[entity_name], run_date),
+            )  # fmt: skip
+    key = f"stage-{entity_name.replace('_', '-')}"
+    create_table_artifact(key=key, table=table, description=f"{entity_name}, {run_date}")
+
+
+def collect_counts(futures: dict[str, PrefectFuture]) -> dict[str, list[LoadCounts]]:
+    """Every source's counts, or one error naming each source that failed (the others loaded)."""
+    counts: dict[str, list[LoadCounts]] = {}
+    failures: dict[str, BaseException] = {}
+    for name, future in futures.items():
+        try:
+            counts[name] = future.result()
+        except Exception as exc:  # noqa: BLE001 - gathered and raised together below
+            failures[name] = exc
+    if failures:
+        listed = " | ".join(f"{name}: {exc}" for name, exc in failures.items())
+        message = (
+            f"{len(failures)} of {len(futures)} stage loads failed, the others loaded: {listed}"
+        )
+        kind = (
+            DataError if all(isinstance(e, DataError) for e in failures.values()) else RuntimeError
+        )
+        raise kind(message)
     return counts

@@ -19,7 +19,8 @@ class RunSummary:
     staged: list[LoadCounts] = field(default_factory=list)
     merged: list[MergeCounts] = field(default_factory=list)
     outputs: dict[str, int] = field(default_factory=dict)  # published file -> rows
-    events: dict[str, int] = field(default_factory=dict)  # read, malformed, identified
+    # read, malformed, anonymous, identified, null_country (as in analytics/manifest.json)
+    events: dict[str, int] = field(default_factory=dict)
 
 
 def publish_artifacts(summary: RunSummary) -> None:
@@ -38,7 +39,8 @@ def publish_artifacts(summary: RunSummary) -> None:
     create_table_artifact(
         key="analytics-outputs",
         table=[{"file": f, "rows": n} for f, n in summary.outputs.items()],
-        description=f"Files published to analytics/, {day}",
+        description=f"Files published to analytics/ (manifest.json last), {day}; events: "
+        + ", ".join(f"{n} {k}" for k, n in summary.events.items()),
     )
 
 

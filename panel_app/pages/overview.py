@@ -1,180 +1,119 @@
-"""The overview page: the original case study's three charts over the analytics outputs.
+"""Overview: the day at a glance, where an analyst starts.
 
-Each chart is a small view over the shared store; it redraws when the store's `version` moves
-(refresh) and, for foreign countries, when the threshold changes. A missing or unreadable file
-turns into a sentence in the chart's place, never a stack trace.
+Page views, active students, the identified and foreign shares, the run date and how fresh the
+data are, from the manifest the Spark job writes beside its outputs; then the day's page views
+per hour and a line of highlights from the other outputs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
-import pandas as pd
 import panel as pn
-import param
 
-from panel_app.charts import bar_chart, pie_chart, thousands
-from panel_app.store import COUNTRY, EMPTY_MESSAGE, FULL, USERS, ZONE, AnalyticsStore
-from tasks.errors import DataError
-
-Draw = Callable[[], pn.viewable.Viewable]
-
-
-class ChartView(pn.viewable.Viewer):
-    """A heading, then either the chart or a sentence saying why there is none."""
-
-    store = param.ClassSelector(class_=AnalyticsStore)
-    output = ""  # the analytics file the chart is drawn from
-
-    def _guarded(self, draw: Draw) -> pn.viewable.Viewable:
-        if not self.store.lake.exists(ZONE, self.output):
-            return pn.pane.Markdown(f"`{self.output}` is not in the {ZONE} zone yet.")
-        try:
-            return draw()
-        except DataError as exc:
-            return pn.pane.Alert(str(exc), alert_type="danger")
-
-    @staticmethod
-    def _no_rows(text: str) -> pn.viewable.Viewable:
-        return pn.pane.Markdown(f"*{text}*")
+from panel_app.charts import bar_chart, percent, thousands
+from panel_app.pages.common import (
+    PageView,
+    caption,
+    cards,
+    empty_state,
+    heading,
+    kpi,
+    missing_file,
+)
+from panel_app.store import MANIFEST, MISSING_LABEL, OUTPUTS, RUN_COMMAND, DaySummary
 
 
-class StatesView(ChartView):
-    """Distinct students per state; a bar by default, the original pie on request."""
+def age(published: datetime | None, now: datetime | None = None) -> str:
+    """'just now', '5 min ago', '3 h ago', '2 days ago'."""
+    if published is None:
+        return "unknown"
+    seconds = max(0, ((now or datetime.now(UTC)) - published).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 2 * 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} days ago"
 
-    output = FULL
 
-    def __init__(self, **params: object) -> None:
-        super().__init__(**params)
-        self._kind = pn.widgets.RadioButtonGroup(
-            label="Chart type", options=["Bar", "Pie"], value="Bar", color="light"
+def summary_cards(day: DaySummary) -> pn.pane.HTML:
+    """Six cards; every number comes from the manifest but the foreign page views."""
+    published = day.published_at.strftime("%Y-%m-%d %H:%M UTC") if day.published_at else ""
+    active = "—" if day.active_students is None else thousands(day.active_students)
+    return cards(
+        kpi("Page views", thousands(day.page_views), f"{thousands(day.read)} events read"),
+        kpi("Active students", active, "distinct identified students"),
+        kpi(
+            "Identified",
+            percent(day.identified_share),
+            f"{thousands(day.identified)} signed-in, {thousands(day.anonymous)} anonymous",
+        ),
+        kpi(
+            "Foreign",
+            percent(day.foreign_share),
+            f"{thousands(day.foreign_views)} identified page views from outside Brazil",
+        ),
+        kpi("Run date", day.run_date, f"{thousands(day.malformed)} malformed lines set aside"),
+        kpi("Published", age(day.published_at), published),
+    )
+
+
+class OverviewPage(PageView):
+    title = "Overview"
+    intro = "The day's page views at a glance: who came, from where, and how fresh the data are."
+    needs = (MANIFEST, *OUTPUTS)
+
+    def draw(self) -> pn.viewable.Viewable:
+        day = self.store.summary()
+        top = (
+            summary_cards(day)
+            if day is not None
+            else empty_state(
+                f"`{MANIFEST}` is not in the analytics zone yet: `{RUN_COMMAND}` "
+                "writes it with the day's counts."
+            )
         )
+        categories = self.guarded(self._categories, "categories.csv")
+        return pn.Column(top, self._highlights(), categories, sizing_mode="stretch_width")
 
-    def __panel__(self) -> pn.viewable.Viewable:
-        body = pn.bind(self._body, self.store.param.version, self._kind)
-        return pn.Column("## Users per state", self._kind, body, sizing_mode="stretch_width")
-
-    def _body(self, _version: int, kind: str) -> pn.viewable.Viewable:
-        return self._guarded(lambda: self._draw(kind))
-
-    def _draw(self, kind: str) -> pn.viewable.Viewable:
-        frame = self.store.users_per_state()
+    def _categories(self) -> pn.viewable.Viewable:
+        frame = self.store.views_per("categories.csv")
         if frame.empty:
-            return self._no_rows(f"No identified students in {FULL}.")
+            return caption("*No rows in categories.csv.*")
+        total = int(frame["page_views"].sum())
         top = frame.iloc[0]
-        caption = (
-            f"{thousands(frame['students'].sum())} distinct students in {len(frame)} states; "
-            f"most in {top['state']} ({thousands(top['students'])})."
-        )
-        if kind == "Pie":
-            chart = pie_chart(frame, "state", "students", "Students")
-        else:
-            chart = bar_chart(frame, "state", "students", "Distinct students", "State")
+        chart = bar_chart(frame, "page_category", "page_views", "Page views", "Page category")
         return pn.Column(
-            caption, pn.pane.Bokeh(chart, sizing_mode="stretch_width"), sizing_mode="stretch_width"
-        )
-
-
-class CountriesView(ChartView):
-    """Foreign countries above a chosen number of page views, with a table of those shown."""
-
-    output = COUNTRY
-
-    def __panel__(self) -> pn.viewable.Viewable:
-        threshold = self.store.param.threshold
-        heading = pn.bind(
-            lambda n: f"## Foreign countries with more than {thousands(n)} accesses", threshold
-        )
-        widget = pn.widgets.IntInput.from_param(
-            threshold, label="Minimum accesses", start=0, step=10, width=180
-        )
-        body = pn.bind(self._body, self.store.param.version, threshold)
-        return pn.Column(pn.pane.Markdown(heading), widget, body, sizing_mode="stretch_width")
-
-    def _body(self, _version: int, _threshold: int) -> pn.viewable.Viewable:
-        return self._guarded(self._draw)
-
-    def _draw(self) -> pn.viewable.Viewable:
-        frame = self.store.foreign_countries()
-        limit = thousands(self.store.threshold)
-        if frame.empty:
-            return self._no_rows(f"No foreign country has more than {limit} page views.")
-        caption = (
-            f"{len(frame)} countries with more than {limit} page views; "
-            f"{thousands(frame['count'].sum())} page views between them."
-        )
-        chart = bar_chart(frame, "country", "count", "Page views", "Country")
-        table = pd.DataFrame(
-            {"Country": frame["country"], "Page views": frame["count"].map(thousands)}
-        )
-        listing = pn.Column(
-            pn.pane.DataFrame(table, index=False, sizing_mode="stretch_width"),
-            max_height=max(chart.height, 200),
-            scroll=True,
-            width=220,
-        )
-        row = pn.Row(
-            pn.pane.Bokeh(chart, sizing_mode="stretch_width"), listing, sizing_mode="stretch_width"
-        )
-        return pn.Column(caption, row, sizing_mode="stretch_width")
-
-
-class ProfilesView(ChartView):
-    """Events per user profile (custom_4), with the profile names exactly as exported."""
-
-    output = USERS
-
-    def __panel__(self) -> pn.viewable.Viewable:
-        body = pn.bind(self._body, self.store.param.version)
-        return pn.Column("## Users per profile", body, sizing_mode="stretch_width")
-
-    def _body(self, _version: int) -> pn.viewable.Viewable:
-        return self._guarded(self._draw)
-
-    def _draw(self) -> pn.viewable.Viewable:
-        frame = self.store.users_per_profile()
-        if frame.empty:
-            return self._no_rows(f"No rows in {USERS}.")
-        caption = (
-            f"{thousands(frame['count'].sum())} page views across {len(frame)} profiles "
-            "(the custom_4 field of each event)."
-        )
-        chart = bar_chart(frame, "custom_4", "count", "Page views", "User profile")
-        return pn.Column(
-            caption, pn.pane.Bokeh(chart, sizing_mode="stretch_width"), sizing_mode="stretch_width"
-        )
-
-
-class OverviewPage(pn.viewable.Viewer):
-    """Refresh button, the empty-lake message, and the three charts."""
-
-    store = param.ClassSelector(class_=AnalyticsStore)
-
-    def __init__(self, **params: object) -> None:
-        super().__init__(**params)
-        self._empty = pn.pane.Alert(EMPTY_MESSAGE, alert_type="info")
-        self._charts = pn.Column(
-            StatesView(store=self.store),
-            pn.layout.Divider(),
-            CountriesView(store=self.store),
-            pn.layout.Divider(),
-            ProfilesView(store=self.store),
+            heading(
+                "What students viewed",
+                below=f"{thousands(total)} identified page views in {len(frame)} page categories;"
+                f" {top['page_category']} alone is {percent(top['page_views'] / total)}.",
+            ),
+            pn.pane.Bokeh(chart, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
-        self._status = pn.pane.Markdown(align="center")
-        self._refresh = pn.widgets.Button(label="Refresh data", color="primary", width=140)
-        self._refresh.on_click(lambda _event: self.store.refresh())
-        self.store.param.watch(self._show_state, "version")
-        self._show_state()
 
-    def __panel__(self) -> pn.viewable.Viewable:
-        toolbar = pn.Row(self._refresh, self._status)
-        return pn.Column(toolbar, self._empty, self._charts, sizing_mode="stretch_width")
-
-    def _show_state(self, *_events: param.parameterized.Event) -> None:
-        """Only one of the empty message and the charts is visible, decided at each refresh."""
-        has_outputs = self.store.has_outputs()
-        self._empty.visible = not has_outputs
-        self._charts.visible = has_outputs
-        self._status.object = f"Analytics zone checked at {datetime.now():%Y-%m-%d %H:%M:%S}."
+    def _highlights(self) -> pn.viewable.Viewable:
+        """One sentence per output that exists: the largest state, course and client."""
+        lines = []
+        states = self.store.users_per_state()
+        if not states.empty:
+            row = states.iloc[0]
+            lines.append(f"most students in **{row['state']}** ({thousands(row['students'])})")
+        for name, noun in (("courses.csv", "course"), ("clients.csv", "client")):
+            frame = self.store.views_per(name, limit=1)
+            if not frame.empty and frame.iloc[0, 0] != MISSING_LABEL:
+                top = frame.iloc[0]
+                lines.append(f"top {noun} **{top.iloc[0]}** ({thousands(top['page_views'])} views)")
+        hours = self.store.views_per_hour()
+        if hours["page_views"].any():
+            busy = hours.loc[hours["page_views"].idxmax()]
+            lines.append(
+                f"busiest at **{int(busy['hour']):02d}h** ({thousands(busy['page_views'])} views)"
+            )
+        if not lines:
+            return missing_file("states.csv")
+        text = "; ".join(lines)
+        return heading("Highlights", below=text[0].upper() + text[1:] + ".")

@@ -1,9 +1,10 @@
--- dim_student: one row per student version. key: student_id.
--- tracked: registered_at, state, city, university_id, course_id, signup_source.
--- params: %(run_date)s. Snowflaked: university_id and course_id resolve through
--- dim_university and dim_course (see dw.student_flat). Missing values become 'unknown'.
--- Type 2 as in dim_lookup.sql: changed rows close at run_date, new versions open.
-drop table if exists incoming;
+-- The students snapshot, typed. grain: one row per student_id, the last record of the file
+-- winning. params: none. Casts and defaults as the original: missing text becomes 'unknown',
+-- unparseable ids and timestamps become null. Snowflaked: university_id and course_id resolve
+-- through dim_university and dim_course (see dw.student_flat). The id 'unknown' is reserved for
+-- the unknown member. {row_hash} hashes the tracked columns declared in tasks/merge.py;
+-- scd_plan.sql and scd_apply.sql then merge `incoming` into dw.dim_student.
+drop table if exists pg_temp.incoming;
 create temp table incoming on commit drop as
 with typed as (
     select
@@ -17,6 +18,7 @@ with typed as (
         source_row
     from stage.students
     where nullif(btrim(id), '') is not null
+        and btrim(id) <> 'unknown'
 )
 select distinct on (student_id)
     student_id,
@@ -26,39 +28,6 @@ select distinct on (student_id)
     university_id,
     course_id,
     signup_source,
-    md5(concat_ws('|', registered_at, state, city, university_id, course_id, signup_source))
-        as row_hash
+    {row_hash} as row_hash
 from typed
 order by student_id, source_row desc;
-
--- closed: current rows whose tracked attributes changed
-update dw.dim_student as d
-set valid_to = %(run_date)s, is_current = false
-from incoming as i
-where d.student_id = i.student_id
-    and d.is_current
-    and d.row_hash <> i.row_hash;
-
--- opened: new students (valid since forever) and changed ones (valid from run_date)
-insert into dw.dim_student (
-    student_id, registered_at, state, city, university_id, course_id, signup_source,
-    row_hash, valid_from
-)
-select
-    i.student_id,
-    i.registered_at,
-    i.state,
-    i.city,
-    i.university_id,
-    i.course_id,
-    i.signup_source,
-    i.row_hash,
-    case
-        when exists (select 1 from dw.dim_student as old where old.student_id = i.student_id)
-            then %(run_date)s::date
-        else date '1900-01-01'
-    end
-from incoming as i
-where not exists (
-    select 1 from dw.dim_student as d where d.student_id = i.student_id and d.is_current
-);

@@ -1,35 +1,39 @@
 -- fct_follow: one row per (student_id, subject_id); followed_at is when it started.
--- params: none. Points at the student and subject versions valid on the follow day (the
--- current ones when the date is missing), -1 until they arrive. Idempotent.
-with typed as (
-    select distinct on (student_id, subject_id)
+-- params: %(run_date)s. Points at the student and subject versions valid on the follow day (on
+-- run_date when the date is missing), -1 while there is none. Idempotent.
+with parsed as (
+    select
         btrim(student_id) as student_id,
         meta.to_int_or_null(subject_id) as subject_id,
-        meta.to_timestamp_or_null(follow_date) as followed_at
+        meta.to_timestamp_or_null(follow_date) as followed_at,
+        source_row
     from stage.student_follow_subject
-    where nullif(btrim(student_id), '') is not null
-        and meta.to_int_or_null(subject_id) is not null
-    order by student_id, subject_id, source_row desc
+    offset 0  -- a fence: each value is parsed once per row, not once per use
 ),
 dated as (
-    select *, coalesce(followed_at::date, current_date) as as_of from typed
+    select *, coalesce(followed_at::date, %(run_date)s) as as_of from parsed
+),
+keyed as (
+    select distinct on (p.student_id, p.subject_id)
+        p.student_id,
+        p.subject_id,
+        p.followed_at,
+        coalesce(s.student_key, -1) as student_key,
+        coalesce(j.subject_key, -1) as subject_key,
+        coalesce(d.date_key, -1) as date_key
+    from dated as p
+    left join dw.dim_student as s
+        on s.student_id = p.student_id and p.as_of >= s.valid_from and p.as_of < s.valid_to
+    left join dw.dim_subject as j
+        on j.subject_id = p.subject_id and p.as_of >= j.valid_from and p.as_of < j.valid_to
+    left join dw.dim_date as d on d.full_date = p.followed_at::date
+    where p.student_id <> '' and p.subject_id is not null
+    order by p.student_id, p.subject_id, p.source_row desc
 )
 insert into dw.fct_follow as f (
     student_id, subject_id, followed_at, student_key, subject_key, date_key
 )
-select
-    t.student_id,
-    t.subject_id,
-    t.followed_at,
-    coalesce(s.student_key, -1),
-    coalesce(j.subject_key, -1),
-    coalesce(d.date_key, -1)
-from dated as t
-left join dw.dim_student as s
-    on s.student_id = t.student_id and t.as_of >= s.valid_from and t.as_of < s.valid_to
-left join dw.dim_subject as j
-    on j.subject_id = t.subject_id and t.as_of >= j.valid_from and t.as_of < j.valid_to
-left join dw.dim_date as d on d.full_date = t.followed_at::date
+select * from keyed
 on conflict (student_id, subject_id) do update
 set followed_at = excluded.followed_at,
     student_key = excluded.student_key,
@@ -38,3 +42,43 @@ set followed_at = excluded.followed_at,
 where (f.followed_at, f.student_key, f.subject_key, f.date_key)
     is distinct from
     (excluded.followed_at, excluded.student_key, excluded.subject_key, excluded.date_key);
+
+-- repointed: follows of earlier loads still at an unknown member, or at a version closed today,
+-- take the student and subject versions valid on their day now.
+with stale as (
+    select student_id, subject_id from dw.fct_follow where student_key = -1 or subject_key = -1
+    union
+    select f.student_id, f.subject_id
+    from dw.fct_follow as f
+    join dw.dim_student as closed using (student_key)
+    where closed.valid_to = %(run_date)s
+    union
+    select f.student_id, f.subject_id
+    from dw.fct_follow as f
+    join dw.dim_subject as closed using (subject_key)
+    where closed.valid_to = %(run_date)s
+),
+valid as (
+    select
+        f.student_id,
+        f.subject_id,
+        coalesce(s.student_key, -1) as student_key,
+        coalesce(j.subject_key, -1) as subject_key
+    from stale
+    join dw.fct_follow as f using (student_id, subject_id)
+    left join dw.dim_student as s
+        on s.student_id = f.student_id
+        and coalesce(f.followed_at::date, %(run_date)s) >= s.valid_from
+        and coalesce(f.followed_at::date, %(run_date)s) < s.valid_to
+    left join dw.dim_subject as j
+        on j.subject_id = f.subject_id
+        and coalesce(f.followed_at::date, %(run_date)s) >= j.valid_from
+        and coalesce(f.followed_at::date, %(run_date)s) < j.valid_to
+    where (coalesce(s.student_key, -1), coalesce(j.subject_key, -1))
+        <> (f.student_key, f.subject_key)
+)
+update dw.fct_follow as f
+set student_key = v.student_key,
+    subject_key = v.subject_key
+from valid as v
+where (f.student_id, f.subject_id) = (v.student_id, v.subject_id);

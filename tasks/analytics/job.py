@@ -1,13 +1,15 @@
-"""The analytics job: the day's events and the warehouse's students -> three CSV files.
+"""The analytics job: the day's events and the warehouse's students -> CSV files + manifest.
 
-Runs in-process (flows/analytics.py passes a session from tasks.resources.spark) or on its own:
+Runs in-process (tasks/analytics/run.py passes a session from tasks.resources.spark) or on its
+own under spark-submit (see tasks/analytics/README.md):
 
-    spark-submit tasks/analytics/job.py --events 'data/lake/raw/part-*.json' \
-        --students students.parquet --out data/out
+    spark-submit tasks/analytics/job.py --run-date 2017-11-16 \
+        --events 'data/lake/raw/2017-11-16/part-*.json' --students students.parquet --out out
 
 Each output is one UTF-8 CSV with a header (RFC 4180 quoting, empty field for null, "\n"
-line ends), written by Spark into a scratch folder and moved into place, so readers never see
-a half-written file and full.csv (~1M rows) never passes through the driver.
+line ends), written under a temporary name and moved into place, so readers never see a
+half-written file. full.csv (~1M rows) and active_students.csv are written by Spark and never
+pass through the driver; the keyed outputs (a few thousand rows) are written by the driver.
 """
 
 from __future__ import annotations
@@ -25,15 +27,28 @@ import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
 import uuid  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
+from collections.abc import Callable, Iterable, Sequence  # noqa: E402
+from datetime import date  # noqa: E402
 
+from pyspark import StorageLevel  # noqa: E402
 from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
-from tasks.analytics import outputs  # noqa: E402
+from tasks.analytics import keyed, outputs  # noqa: E402
+from tasks.analytics.manifest import (  # noqa: E402
+    MANIFEST_NAME,
+    SAMPLE_NAME,
+    build_manifest,
+    write_manifest,
+)
 from tasks.errors import DataError  # noqa: E402
 
-OUTPUTS = ("country", "users", "full")
+ORIGINAL_OUTPUTS = ("country", "users", "full")  # the case study's, unchanged
+NEW_OUTPUTS = (
+    "states", "hours", "clients", "categories", "universities", "courses", "active_students",
+)  # fmt: skip
+OUTPUTS = ORIGINAL_OUTPUTS + NEW_OUTPUTS
+SAMPLE_LIMIT = 100  # malformed lines kept in quarantine/<day>/; all of them are counted
 
 _CSV_OPTIONS = {
     "header": "true",
@@ -73,63 +88,116 @@ def _count_rows(path: Path) -> int:
         return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
 
 
-def read_students(spark: SparkSession, students_parquet: str) -> DataFrame:
-    """The warehouse's students, as strings, whatever types the export wrote."""
-    students = spark.read.parquet(students_parquet)
-    missing = [c for c in outputs.STUDENT_COLUMNS if c not in students.columns]
+def read_students(spark: SparkSession, students: str | DataFrame) -> DataFrame:
+    """The warehouse's students, as strings: a Parquet export's path, or a frame (JDBC)."""
+    frame = spark.read.parquet(students) if isinstance(students, str) else students
+    missing = [c for c in outputs.STUDENT_COLUMNS if c not in frame.columns]
     if missing:
+        where = students if isinstance(students, str) else "the students frame"
         raise DataError(
-            f"{students_parquet} lacks the column(s) {', '.join(missing)}; the students export "
+            f"{where} lacks the column(s) {', '.join(missing)}; the students export "
             f"must have {', '.join(outputs.STUDENT_COLUMNS)}."
         )
-    return students.select(*(F.col(c).cast("string").alias(c) for c in outputs.STUDENT_COLUMNS))
+    return frame.select(*(F.col(c).cast("string").alias(c) for c in outputs.STUDENT_COLUMNS))
+
+
+def write_sample(rows: list[tuple[str, str]], target: Path) -> dict:
+    """The quarantined malformed lines as JSON Lines ({"file", "line"}); empty when none, so
+    a rerun over fixed files replaces yesterday's sample."""
+    with open(target, "w", encoding="utf-8", newline="\n") as out:
+        for source, line in rows:
+            out.write(json.dumps({"file": source, "line": line}, ensure_ascii=False) + "\n")
+    return {"path": str(target), "rows": len(rows)}
+
+
+def write_rows_csv(header: Sequence[str], rows: Iterable[Sequence], target: Path) -> int:
+    """A small output collected on the driver, in the dialect of write_single_csv."""
+    temp = target.with_name(f".{target.name}.tmp")
+    with open(temp, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        count = 0
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
+            count += 1
+    os.replace(temp, target)
+    return count
+
+
+def _write_output(
+    name: str, out_dir: Path, tables: dict[str, list], big: dict[str, Callable[[], DataFrame]]
+) -> dict:
+    """A keyed output's rows from the driver, or a big output written by Spark."""
+    target = out_dir / f"{name}.csv"
+    if name in tables:
+        rows = write_rows_csv(keyed.KEYED[name].header, tables[name], target)
+    else:
+        rows = write_single_csv(big[name](), target)
+    return {"path": str(target), "rows": rows}
 
 
 def run_job(
-    spark: SparkSession, event_paths: list[str], students_parquet: str, out_dir: Path
+    spark: SparkSession,
+    event_paths: list[str],
+    students: str | DataFrame,
+    out_dir: Path,
+    run_date: date,
 ) -> dict[str, dict]:
-    """Read the events once, compute and write the three outputs, and report their counts."""
+    """Read the events once, write every output, the malformed sample and the manifest.
+
+    The files are read once, by the first Spark job (the event counts), into the persisted
+    day; the warehouse's students are persisted too (by JDBC each use would be a query); the
+    day's students (one row each) are kept for active_students.csv and the per-student counts;
+    full.csv is the only other pass over the day.
+    Returns {output: {"path", "rows"}} plus "_events" (counts), "_sample" and "_manifest".
+    """
     if not event_paths:
         raise DataError("the analytics job was given no event files; nothing to read.")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    events = outputs.read_events(spark, list(event_paths))
+    # view times are wall clock as written: no zone may shift them (or hit a DST gap)
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    day = outputs.read_events(spark, list(event_paths)).persist(StorageLevel.MEMORY_AND_DISK)
+    known = read_students(spark, students).persist(StorageLevel.MEMORY_AND_DISK)
+    identified = outputs.identified_events(day)
+    today = outputs.students_of_day(identified, known).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        identified = outputs.identified_events(events)
-        students = read_students(spark, students_parquet)
-        builders: dict[str, Callable[[], DataFrame]] = {
-            "country": lambda: outputs.country_counts(identified),
-            "users": lambda: outputs.user_profiles(identified),
-            "full": lambda: outputs.full_events(identified, students),
+        found = keyed.event_counts(day).collect()  # reads the files, fills the cache
+        found += keyed.student_counts(today).collect()
+        tables, counts = keyed.split(found, keyed.KEYED)
+        big = {
+            "full": lambda: outputs.full_events(identified, known),
+            "active_students": lambda: outputs.active_students(today),
         }
-        summary: dict[str, dict] = {}
-        for name in OUTPUTS:
-            target = out_dir / f"{name}.csv"
-            rows = write_single_csv(builders[name](), target)
-            summary[name] = {"path": str(target), "rows": rows}
-        totals = events.agg(
-            F.count(F.lit(1)).alias("read"),
-            F.count_if(F.col("is_malformed")).alias("malformed"),
-        ).first()
-        summary["_events"] = {
-            "read": int(totals["read"]),
-            "malformed": int(totals["malformed"]),
-            "identified": identified.count(),
-        }
-        return summary
+        files = {name: _write_output(name, out_dir, tables, big) for name in OUTPUTS}
+        lines = outputs.malformed_sample(day, SAMPLE_LIMIT) if counts["malformed"] else []
+        sample = write_sample(lines, out_dir / SAMPLE_NAME)
+        manifest = out_dir / MANIFEST_NAME
+        write_manifest(build_manifest(run_date, files, counts, sample), manifest)
+        return {**files, "_events": counts, "_sample": sample, "_manifest": {"path": str(manifest)}}
     finally:
-        events.unpersist()
+        for frame in (today, known, day):
+            frame.unpersist()
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="job.py", description="Write country.csv, users.csv and full.csv from a day's events."
+        prog="job.py", description="Write the analytics outputs and their manifest for one day."
     )
     parser.add_argument(
         "--events", nargs="+", required=True, help="event JSON Lines files or globs"
     )
-    parser.add_argument("--students", required=True, help="students Parquet file or folder")
-    parser.add_argument("--out", required=True, type=Path, help="folder for the three CSVs")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--students", help="students Parquet file or folder (the export)")
+    source.add_argument(
+        "--students-jdbc",
+        action="store_true",
+        help="read dw.student_flat by JDBC from PDBI_DATABASE_URL (pass the driver with --jars)",
+    )
+    parser.add_argument("--out", required=True, type=Path, help="folder for the outputs")
+    parser.add_argument(
+        "--run-date", required=True, type=date.fromisoformat, help="the day, YYYY-MM-DD"
+    )
     return parser.parse_args(argv)
 
 
@@ -142,6 +210,15 @@ def expand_paths(patterns: Sequence[str]) -> list[str]:
     return paths
 
 
+def _warehouse_by_jdbc(spark: SparkSession) -> DataFrame:
+    """Imported here: only --students-jdbc needs the settings and psycopg on the driver, so the
+    Parquet path runs on a cluster with pyspark and this package alone."""
+    from tasks.resources import postgres
+    from tasks.resources.spark import read_warehouse_students
+
+    return read_warehouse_students(spark, postgres.database_url())
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
     """spark-submit entry: spark-submit sets the master, so the session comes from getOrCreate.
 
@@ -152,7 +229,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
     active = SparkSession.getActiveSession()
     spark = active or SparkSession.builder.appName("pdbi-analytics").getOrCreate()
     try:
-        summary = run_job(spark, expand_paths(args.events), args.students, args.out)
+        students = args.students or _warehouse_by_jdbc(spark)
+        summary = run_job(spark, expand_paths(args.events), students, args.out, args.run_date)
     finally:
         if active is None:
             spark.stop()

@@ -10,8 +10,9 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.analytics.job import run_job
 from tasks.errors import DataError
+from tasks.resources import postgres
 from tasks.resources.lake import get_lake
-from tasks.resources.spark import spark_session
+from tasks.resources.spark import read_warehouse_students, spark_session
 from tasks.settings import get_settings
 
 
@@ -31,18 +32,29 @@ def day_event_files(run_date: date) -> list[str]:
     return names
 
 
-def analyse_day(run_date: date, students_name: str) -> dict[str, dict]:
-    """Run the job over the day's events and the exported students; outputs stay local."""
+def analyse_day(run_date: date, students_name: str | None) -> dict[str, dict]:
+    """Run the job over the day's events and the warehouse's students; outputs stay local.
+
+    students_name is the Parquet export in the temp zone, or None to read the warehouse by JDBC
+    (see tasks/export.py). One SparkSession for the run, stopped whatever happens.
+    """
     lake, scratch = get_lake(), scratch_dir(run_date)
     events = lake.local_paths("raw", day_event_files(run_date), scratch / "inputs")
-    (students,) = lake.local_paths("temp", [students_name], scratch / "inputs")
+    students = (
+        lake.local_paths("temp", [students_name], scratch / "inputs")[0]
+        if students_name is not None
+        else None
+    )
     with spark_session(f"pdbi-analytics-{run_date.isoformat()}") as spark:
-        return run_job(spark, events, students, scratch / "analytics")
+        source = students or read_warehouse_students(spark, postgres.database_url())
+        return run_job(spark, events, source, scratch / "analytics", run_date)
 
 
 @task(cache_policy=NO_CACHE, tags=["spark"])
-def run_analytics(run_date: date, students_name: str) -> dict[str, dict]:
+def run_analytics(run_date: date, students_name: str | None) -> dict[str, dict]:
     """No retries: a Spark failure here is a bug or bad input, not a blip."""
     outputs = analyse_day(run_date, students_name)
-    get_run_logger().info("spark outputs: %s", {k: v.get("rows") for k, v in outputs.items()})
+    logger = get_run_logger()
+    logger.info("spark outputs: %s", {k: v.get("rows") for k, v in outputs.items()})
+    logger.info("events: %s", outputs["_events"])
     return outputs

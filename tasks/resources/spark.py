@@ -1,8 +1,9 @@
 """Spark: the only module that starts a SparkSession.
 
-Spark is configured from Settings alone (master, memory, shuffle partitions, scratch space), so
-local, Docker and Kubernetes runs differ in settings, never in code. The session is always
-stopped on exit: a leaked driver JVM holds ~1.4 GB and the scratch folder's files.
+Spark is configured from Settings alone (master, memory, shuffle partitions, scratch space, the
+JDBC driver jar), so local, Docker and Kubernetes runs differ in settings, never in code. The
+session is always stopped on exit: a leaked driver JVM holds ~1.4 GB and the scratch folder's
+files. The JDBC URL of the warehouse is derived here from the database URL.
 """
 
 from __future__ import annotations
@@ -14,11 +15,17 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
-from pyspark.sql import SparkSession
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from pyspark import SparkContext
+from pyspark.sql import DataFrame, SparkSession
 
 from tasks.errors import ConfigError
+from tasks.resources.postgres import mask_url, read_sql
 from tasks.settings import Settings, get_settings
 
 MIN_JAVA = 17
@@ -107,10 +114,37 @@ def _java_home_for_launch(java_home: Path | None) -> Iterator[None]:
             os.environ["JAVA_HOME"] = previous
 
 
+def check_jdbc_jar(settings: Settings) -> Path | None:
+    """The configured JDBC driver jar, checked before the JVM starts without it."""
+    jar = settings.jdbc_jar
+    if jar is not None and not Path(jar).is_file():
+        raise ConfigError(
+            f"PDBI_JDBC_JAR={jar} is not a file; point it at a PostgreSQL JDBC driver jar "
+            "(Debian: `apt-get install libpostgresql-jdbc-java`, /usr/share/java/postgresql.jar) "
+            "or unset it to hand the warehouse to Spark as Parquet."
+        )
+    return Path(jar).resolve() if jar is not None else None
+
+
+def _check_jar_reachable(jar: Path) -> None:
+    """The driver jar is put on the class path when the JVM starts; pyspark keeps one JVM per
+    process across sessions, so a jar configured after the first session cannot be loaded."""
+    if SparkContext._gateway is None:
+        return  # the JVM starts with this session, and with the jar
+    jvm = SparkContext._gateway.jvm
+    class_path = str(jvm.java.lang.System.getProperty("java.class.path")).split(os.pathsep)
+    if str(jar) not in class_path:
+        raise ConfigError(
+            f"PDBI_JDBC_JAR={jar} was set after Spark's JVM started in this process without it; "
+            "the driver jar is only picked up when the JVM starts: run in a fresh process."
+        )
+
+
 def build_session(app_name: str, settings: Settings) -> SparkSession:
     """A session configured from settings alone; callers own stopping it."""
     local_dir = (Path(settings.data_dir) / "spark").resolve()
     local_dir.mkdir(parents=True, exist_ok=True)
+    jar = check_jdbc_jar(settings)
     builder = (
         SparkSession.builder.appName(app_name)
         .master(settings.spark_master)
@@ -123,6 +157,12 @@ def build_session(app_name: str, settings: Settings) -> SparkSession:
         # Python workers (if any) must run the driver's interpreter, not whatever `python3` is.
         .config("spark.pyspark.python", sys.executable)
     )
+    if jar is not None:
+        _check_jar_reachable(jar)
+        # spark.jars ships it to a cluster's executors; the class path puts it in the driver's
+        # own class loader, where java.sql.DriverManager looks for it
+        builder = builder.config("spark.jars", str(jar))
+        builder = builder.config("spark.driver.extraClassPath", str(jar))
     with _java_home_for_launch(settings.java_home):
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
@@ -139,3 +179,79 @@ def spark_session(app_name: str = "pdbi") -> Iterator[SparkSession]:
         yield spark
     finally:
         spark.stop()
+
+
+# --- the warehouse by JDBC -------------------------------------------------------------------
+
+JDBC_DRIVER = "org.postgresql.Driver"
+# libpq keywords with a pgjdbc property of the same meaning (pgjdbc names differ for some)
+_JDBC_PROPERTIES = {
+    "sslmode": "sslmode",
+    "sslrootcert": "sslrootcert",
+    "sslcert": "sslcert",
+    "sslkey": "sslkey",
+    "connect_timeout": "connectTimeout",
+    "application_name": "ApplicationName",
+}
+
+
+@dataclass(frozen=True)
+class JdbcSource:
+    """A PostgreSQL database as Spark's JDBC source. The URL carries no credentials: they go
+    to Spark as options (which Spark redacts from plans), and the password is left out of repr."""
+
+    url: str
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    properties: dict[str, str] = field(default_factory=dict)
+
+    def options(self) -> dict[str, str]:
+        credentials = {"user": self.user, "password": self.password}
+        return {
+            "url": self.url,
+            "driver": JDBC_DRIVER,
+            **{k: v for k, v in credentials.items() if v is not None},
+            **self.properties,
+        }
+
+
+def jdbc_source(database_url: str) -> JdbcSource:
+    """The JDBC URL of a libpq URL or key=value DSN. pgjdbc speaks TCP only: a unix socket
+    (the embedded pgserver's only listener, or a URL without a host) is refused with the fix."""
+    try:
+        params = conninfo_to_dict(database_url)
+    except psycopg.ProgrammingError:  # its message may quote the password: not shown
+        raise ConfigError(
+            "PDBI_DATABASE_URL cannot be read as a PostgreSQL URL or key=value string."
+        ) from None
+    hosts = str(params.get("host") or "").split(",")
+    if any(not h or h.startswith(("/", "@")) for h in hosts):
+        raise ConfigError(
+            f"PDBI_JDBC_JAR is set, and the JDBC path needs PostgreSQL over TCP, but "
+            f"{mask_url(database_url)} is reached through a unix socket (the embedded database "
+            "listens on one only); set PDBI_DATABASE_URL to a server's host and port, or unset "
+            "PDBI_JDBC_JAR to hand the warehouse to Spark as Parquet."
+        )
+    ports = str(params.get("port") or "5432").split(",")
+    ports = ports * len(hosts) if len(ports) == 1 else ports
+    netloc = ",".join(
+        f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in zip(hosts, ports, strict=True)
+    )
+    dbname = quote(str(params.get("dbname") or params.get("user") or ""), safe="")
+    return JdbcSource(
+        url=f"jdbc:postgresql://{netloc}/{dbname}",
+        user=params.get("user"),
+        password=params.get("password"),
+        properties={_JDBC_PROPERTIES[k]: str(params[k]) for k in _JDBC_PROPERTIES if k in params},
+    )
+
+
+def read_warehouse_students(spark: SparkSession, database_url: str) -> DataFrame:
+    """dw.student_flat by JDBC, with the same query the Parquet export runs."""
+    return (
+        spark.read.format("jdbc")
+        .options(**jdbc_source(database_url).options())
+        .option("query", read_sql("export/student_flat.sql").strip().rstrip(";"))
+        .option("fetchsize", "10000")
+        .load()
+    )

@@ -1,12 +1,14 @@
-"""Browser fixtures: the real `serve()` in a subprocess over a fixture lake, and system chromium.
+"""Browser fixtures: the real `serve()` in subprocesses over fixture lakes, and system chromium.
 
-A subprocess per lake (one with outputs, one empty) gives each server its own settings, lake and
-Panel state, started fresh for the module and stopped by its own process handle afterwards.
+Two servers start side by side for the session, each with its own settings, lake, database and
+Panel state: "full" over a day of outputs (tests/browser/fixture_day.py), Data Docs and a
+warehouse holding validations and runs (fixture_warehouse.py); "empty" over an empty analytics
+zone and an empty warehouse, checking for a new manifest every second. Each is stopped through
+its own process handle. Every test opens a new browser context, so a new Panel session.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import socket
@@ -15,12 +17,18 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
+from psycopg import sql
+
+from tasks.resources import postgres
+from tests.browser import fixture_day, fixture_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -34,91 +42,9 @@ CHROMIUM_ARGS = [
 ]
 _NOT_LOCAL = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
-FULL_HEADER = [
-    "student_id",
-    "client",
-    "at",
-    "browser",
-    "country",
-    "custom_4",
-    "page_name",
-    "last_accessed_url",
-    "state",
-    "city",
-    "university",
-    "course",
-]
-
-# Three countries above 100, two between 50 and 100, one below 50.
-COUNTRY_ROWS = [("us", 1500), ("pt", 320), ("ar", 180), ("de", 90), ("fr", 75), ("jp", 20)]
-USERS_ROWS = [
-    ("Core User", 2400),
-    ("Casual User", 1300),
-    ("Cold User", 410),
-    ("New User", 95),
-    ("unknown", 60),
-    ("yes", 3),
-]
-# (student_id, state): s1 has two events, s7 has no state.
-EVENT_STUDENTS = [
-    ("s1", "São Paulo"),
-    ("s1", "São Paulo"),
-    ("s2", "São Paulo"),
-    ("s3", "São Paulo"),
-    ("s4", "Rio de Janeiro"),
-    ("s5", "Rio de Janeiro"),
-    ("s6", "Minas Gerais"),
-    ("s7", ""),
-]
-
-
-@dataclass(frozen=True)
-class Outputs:
-    """The fixture rows, for tests to compute what the page should show."""
-
-    countries: list[tuple[str, int]]
-    profiles: list[tuple[str, int]]
-    event_students: list[tuple[str, str]]
-    write: Callable[[Path], None]
-    remove: Callable[[Path], None]
-
-
-def write_outputs(lake_root: Path) -> None:
-    """The three analytics CSVs, as the Spark job would publish them."""
-    analytics = lake_root / "analytics"
-    analytics.mkdir(parents=True, exist_ok=True)
-    _write_csv(analytics / "country.csv", ["country", "count"], COUNTRY_ROWS)
-    _write_csv(analytics / "users.csv", ["custom_4", "count"], USERS_ROWS)
-    events = [
-        (
-            sid,
-            "Website",
-            "2017-11-16 10:00:00",
-            "Chrome",
-            "br",
-            "Core User",
-            "Home",
-            "https://www.passeidireto.com/",
-            state,
-            "",
-            "",
-            "Direito",
-        )
-        for sid, state in EVENT_STUDENTS
-    ]
-    _write_csv(analytics / "full.csv", FULL_HEADER, events)
-
-
-def remove_outputs(lake_root: Path) -> None:
-    for name in ("country.csv", "users.csv", "full.csv"):
-        (lake_root / "analytics" / name).unlink(missing_ok=True)
-
-
-def _write_csv(path: Path, header: list[str], rows: list[tuple]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
+expect.set_options(timeout=15_000)  # a 2-core machine runs two servers and chromium at once
+PAGES = {"overview": "", "geography": "geography", "users": "users", "students": "students",
+         "quality": "quality", "pipeline": "pipeline"}  # fmt: skip
 
 
 @dataclass
@@ -128,6 +54,9 @@ class Served:
     process: subprocess.Popen
     log: Path
 
+    def page_url(self, page: str) -> str:
+        return self.url + PAGES[page]
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -135,10 +64,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start(lake_root: Path, log: Path) -> Served:
+def start_server(lake_root: Path, log: Path, **settings: str) -> Served:
+    """`serve()` in a subprocess over `lake_root`; `settings` are extra environment variables."""
     port = _free_port()
     code = "import sys; from panel_app.app import serve; serve('127.0.0.1', int(sys.argv[1]))"
-    env = {**os.environ, "PDBI_LAKE_URL": str(lake_root), "PYTHONUNBUFFERED": "1"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PDBI_", "PREFECT_API"))}
+    env.update(PDBI_LAKE_URL=str(lake_root), PDBI_DATA_DIR=str(lake_root.parent / "data"),
+               PYTHONUNBUFFERED="1", **settings)  # fmt: skip
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-c", code, str(port)],
@@ -150,13 +82,13 @@ def _start(lake_root: Path, log: Path) -> Served:
     return Served(f"http://127.0.0.1:{port}/", lake_root, process, log)
 
 
-def _wait_ready(served: Served, timeout: float = 45.0) -> None:
+def wait_ready(served: Served, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if served.process.poll() is not None:
             pytest.fail(f"dashboard server exited:\n{served.log.read_text()}")
         try:
-            with urllib.request.urlopen(served.url, timeout=2) as response:
+            with urllib.request.urlopen(served.url, timeout=5) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -164,7 +96,7 @@ def _wait_ready(served: Served, timeout: float = 45.0) -> None:
     pytest.fail(f"dashboard server not ready after {timeout:.0f} s:\n{served.log.read_text()}")
 
 
-def _stop(served: Served) -> None:
+def stop_server(served: Served) -> None:
     served.process.terminate()
     try:
         served.process.wait(timeout=10)
@@ -173,30 +105,50 @@ def _stop(served: Served) -> None:
         served.process.wait()
 
 
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Served]]:
-    """Two fresh servers started side by side: 'full' over fixture outputs, 'empty' over none."""
-    root = tmp_path_factory.mktemp("browser-lakes")
-    write_outputs(root / "full-lake")
-    (root / "empty-lake" / "analytics").mkdir(parents=True)
-    started = {
-        kind: _start(root / f"{kind}-lake", root / f"{kind}.log") for kind in ("full", "empty")
-    }
-    try:
-        for served in started.values():
-            _wait_ready(served)
-        yield started
-    finally:
-        for served in started.values():
-            _stop(served)
+def _database(admin_url: str, fill: bool) -> str:
+    """A fresh, migrated database on the embedded server, with the fixture rows if `fill`."""
+    name = f"pdbi_browser_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    url = psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+    with psycopg.connect(url) as conn:
+        postgres.apply_migrations(conn)
+        if fill:
+            fixture_warehouse.fill(conn)
+    return url
 
 
 @pytest.fixture(scope="session")
-def outputs() -> Outputs:
-    return Outputs(COUNTRY_ROWS, USERS_ROWS, EVENT_STUDENTS, write_outputs, remove_outputs)
+def day() -> fixture_day.Day:
+    """The full server's day, as written (tests compute expectations from it)."""
+    return fixture_day.Day(full=fixture_day.full_events())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory, embedded_server: str):
+    """The 'full' and 'empty' servers, started side by side once for the session."""
+    root = tmp_path_factory.mktemp("browser")
+    fixture_day.write_day(root / "full" / "lake")
+    fixture_warehouse.write_reports(root / "full" / "lake")
+    (root / "empty" / "lake" / "analytics").mkdir(parents=True)
+    started = {
+        "full": start_server(root / "full" / "lake", root / "full.log",
+                             PDBI_DATABASE_URL=_database(embedded_server, fill=True),
+                             PDBI_DASHBOARD_DOWNLOAD_ROWS="100"),
+        "empty": start_server(root / "empty" / "lake", root / "empty.log",
+                              PDBI_DATABASE_URL=_database(embedded_server, fill=False),
+                              PDBI_DASHBOARD_RELOAD_SECONDS="1"),
+    }  # fmt: skip
+    try:
+        for served in started.values():
+            wait_ready(served)
+        yield started
+    finally:
+        for served in started.values():
+            stop_server(served)
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """System chromium; missing is a skip on a workstation and a failure in CI."""
     if not CHROMIUM.exists():
@@ -218,8 +170,8 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser) -> Iterator[Page]:
     """A fresh context per test, so every test opens a new Panel session. Tall, because the
     template scrolls inside its main area and a full-page screenshot stops at the viewport."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1900})
-    context.set_default_timeout(15_000)
+    context = browser.new_context(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
+    context.set_default_timeout(20_000)
     # Hermetic and fast: the template asks Google Fonts for a font; fail that at once.
     context.route(_NOT_LOCAL, lambda route: route.abort())
     try:
@@ -228,14 +180,31 @@ def page(browser: Browser) -> Iterator[Page]:
         context.close()
 
 
+Shoot = Callable[[Page, str], Path]
+
+
 @pytest.fixture
-def shoot() -> Callable[[Page, str], Path]:
+def shoot() -> Shoot:
     """Save a full-page screenshot under tests/browser/screenshots/ (git-ignored)."""
 
     def save(page: Page, name: str) -> Path:
         SCREENSHOTS.mkdir(exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
+        page.wait_for_timeout(300)  # let bokeh paint its canvases
         page.screenshot(path=str(path), full_page=True)
         return path
 
     return save
+
+
+# Tornado logs a write to a websocket whose browser tab just closed; it is not the app's error.
+_CLOSED_SOCKET = re.compile(
+    r"Task exception was never retrieved\nfuture: <Task finished name='[^']*' "
+    r"coro=<WebSocketProtocol13\.write_message.*?tornado\.websocket\.WebSocketClosedError\n",
+    re.S,
+)
+
+
+def assert_no_server_errors(log: Path) -> None:
+    text = _CLOSED_SOCKET.sub("", log.read_text())
+    assert "Traceback" not in text and "ERROR" not in text, text

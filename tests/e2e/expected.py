@@ -1,4 +1,4 @@
-"""The three original outputs computed again in plain Python from the generated files.
+"""Every analytics output computed again in plain Python from the generated files.
 
 Deliberately independent of tasks/: its own JSON reading, key spellings and joins, written
 from the rules in the README, so that a bug in the pipeline cannot hide in the expectation.
@@ -7,10 +7,16 @@ from the rules in the README, so that a bug in the pipeline cannot hide in the e
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
-SPACED = {"PageName": "Page Name", "LastAccessedUrl": "Last Accessed Url"}
+SPACED = {
+    "PageName": "Page Name",
+    "LastAccessedUrl": "Last Accessed Url",
+    "PageCategory": "Page Category",
+}
 PROFILES = {
     "CoreUser": "Core User",
     "CasualUser": "Casual User",
@@ -67,9 +73,27 @@ def events(raw_dir: Path) -> list[dict]:
 
 
 def expected_outputs(lake_root: Path, day: str) -> dict[str, Counter]:
-    """Multisets of CSV rows (as tuples of strings) for country.csv, users.csv, full.csv."""
+    """Multisets of CSV rows (as tuples of strings) for every output, by file name."""
     students = students_flat(lake_root / "transactional" / day)
     identified = [e for e in events(lake_root / "raw" / day) if e.get("studentId_clientType")]
+    return {**original_outputs(identified, students), **new_outputs(identified, students)}
+
+
+def event_counts(lake_root: Path, day: str) -> dict[str, int]:
+    """The manifest's counts: the generator writes no malformed line."""
+    read = events(lake_root / "raw" / day)
+    identified = [e for e in read if e.get("studentId_clientType")]
+    return {
+        "read": len(read),
+        "malformed": 0,
+        "identified": len(identified),
+        "anonymous": len(read) - len(identified),
+        "null_country": sum(1 for e in identified if not (e.get("country") or "").strip()),
+    }
+
+
+def original_outputs(identified: list[dict], students: dict[str, tuple]) -> dict[str, Counter]:
+    """country.csv, users.csv and full.csv, as the case study defined them."""
     countries = Counter(
         c for e in identified if (c := (e.get("country") or "").strip().lower()) and c != "br"
     )
@@ -102,3 +126,67 @@ def expected_outputs(lake_root: Path, day: str) -> dict[str, Counter]:
         "users.csv": Counter({(k, str(v)): 1 for k, v in profiles.items()}),
         "full.csv": Counter(full),
     }
+
+
+def _time(event: dict) -> datetime | None:
+    try:
+        return datetime.strptime(event["at"].strip()[:19].replace("T", " "), "%Y-%m-%d %H:%M:%S")
+    except (KeyError, AttributeError, ValueError):
+        return None
+
+
+def _views(events: list[dict], key: Callable[[dict], object], students: bool = False) -> Counter:
+    """Rows (key, page views[, distinct students]) of a per-key output."""
+    views: Counter = Counter()
+    who: dict = defaultdict(set)
+    for e in events:
+        views[k := key(e)] += 1
+        who[k].add(e["_sid"])
+    return Counter(
+        {(_text(k), str(n), *([str(len(who[k]))] if students else [])): 1 for k, n in views.items()}
+    )
+
+
+def new_outputs(identified: list[dict], students: dict[str, tuple]) -> dict[str, Counter]:
+    """states.csv ... active_students.csv: identified events, per key or per student."""
+    for e in identified:
+        sid, at_sign, client = e["studentId_clientType"].partition("@")
+        e["_sid"], e["_client"] = sid, client if at_sign else None
+    known = [e for e in identified if e["_sid"] in students]
+    per_state: dict = defaultdict(set)
+    for e in known:
+        per_state[students[e["_sid"]][0]].add(e["_sid"])
+    return {
+        "states.csv": Counter({(s, str(len(ids))): 1 for s, ids in per_state.items()}),
+        "hours.csv": _views(identified, lambda e: (t := _time(e)) and t.hour),
+        "clients.csv": _views(identified, lambda e: e["_client"]),
+        "categories.csv": _views(identified, lambda e: e.get("Page Category")),
+        "universities.csv": _views(known, lambda e: students[e["_sid"]][2], students=True),
+        "courses.csv": _views(known, lambda e: students[e["_sid"]][3], students=True),
+        "active_students.csv": _active(identified, students),
+    }
+
+
+def _active(identified: list[dict], students: dict[str, tuple]) -> Counter:
+    per: dict[str, list[dict]] = defaultdict(list)
+    for e in identified:
+        per[e["_sid"]].append(e)
+    rows = Counter()
+    for sid, views in per.items():
+        times = [t.strftime("%Y-%m-%d %H:%M:%S") for e in views if (t := _time(e))]
+        clients = sorted({e["_client"] for e in views if e["_client"]})
+        state, _, university, course = students.get(sid, ("", "", "", ""))
+        rows[
+            (
+                sid,
+                str(len(views)),
+                min(times, default=""),
+                max(times, default=""),
+                "|".join(clients),
+                str(sid in students).lower(),
+                state,
+                university,
+                course,
+            )
+        ] += 1
+    return rows

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -19,7 +21,7 @@ from tasks.generate import generate
 from tasks.resources import postgres
 from tasks.resources.lake import get_lake
 from tests.conftest import IN_CI, SERVER_URL, clear_caches
-from tests.e2e.expected import expected_outputs
+from tests.e2e.expected import event_counts, expected_outputs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_api")]
 DAY = date(2017, 11, 16)
@@ -41,6 +43,16 @@ HEADERS = {
         "course",
     ],
 }
+NEW_HEADERS = {
+    "states.csv": ["state", "students"],
+    "hours.csv": ["hour", "page_views"],
+    "clients.csv": ["client", "page_views"],
+    "categories.csv": ["page_category", "page_views"],
+    "universities.csv": ["university", "page_views", "students"],
+    "courses.csv": ["course", "page_views", "students"],
+    "active_students.csv": ["student_id", "page_views", "first_at", "last_at", "clients",
+                            "in_warehouse", "state", "university", "course"],
+}  # fmt: skip
 WAREHOUSE_TABLES = (
     "dim_university",
     "dim_course",
@@ -107,12 +119,14 @@ def test_daily_pipeline_matches_an_independent_computation(
     summary = daily_pipeline(DAY)
 
     expected = expected_outputs(lake_root, DAY.isoformat())
+    assert set(expected) == set(HEADERS) | set(NEW_HEADERS)
     for name, rows in expected.items():
         header, actual = read_csv(name)
-        assert header == HEADERS[name], name
+        assert header == {**HEADERS, **NEW_HEADERS}[name], name
         assert actual == rows, f"{name} differs from the independent computation"
     assert len(expected["full.csv"]) > 100  # the join really matched students
     assert summary.outputs == {name: sum(rows.values()) for name, rows in expected.items()}
+    check_manifest(expected, event_counts(lake_root, DAY.isoformat()))
     staged = {c.entity: c for c in summary.staged}
     for entity, count in staged.items():
         assert count.rows_read == written[f"{entity}.json"]
@@ -120,6 +134,22 @@ def test_daily_pipeline_matches_an_independent_computation(
     with postgres.connect() as conn:
         students = postgres.fetch_all(conn, "select count(*) from dw.student_current")[0][0]
     assert students == len({s for s in _student_ids(lake_root)})
+
+
+def check_manifest(expected: dict[str, Counter], events: dict[str, int]) -> None:
+    """analytics/manifest.json: the run date, the event counts, and for every published file
+    its rows and a sha256 recomputed here from the lake's bytes."""
+    lake = get_lake()
+    manifest = json.loads(lake.read_bytes("analytics", "manifest.json"))
+    assert manifest["run_date"] == DAY.isoformat()
+    assert manifest["events"] == events
+    assert set(manifest["outputs"]) == set(expected)
+    for name, entry in manifest["outputs"].items():
+        data = lake.read_bytes("analytics", name)
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest(), name
+        assert entry["rows"] == sum(expected[name].values()), name
+    sample = lake.read_bytes("quarantine", f"{DAY.isoformat()}/malformed-events.jsonl")
+    assert sample == b"" and manifest["malformed_sample"]["rows"] == 0
 
 
 def _student_ids(lake_root: Path) -> set[str]:
@@ -133,7 +163,8 @@ def test_rerunning_a_day_changes_nothing(database_url: str) -> None:
     generate(get_lake(), scale=0.01, seed=5, run_date=DAY)
     daily_pipeline(DAY)
     first_dw = warehouse_dump()
-    first_csv = {n: get_lake().read_bytes("analytics", n) for n in HEADERS}
+    published = [*HEADERS, *NEW_HEADERS, "manifest.json"]
+    first_files = {n: get_lake().read_bytes("analytics", n) for n in published}
     daily_pipeline(DAY)
     assert warehouse_dump() == first_dw
-    assert {n: get_lake().read_bytes("analytics", n) for n in HEADERS} == first_csv
+    assert {n: get_lake().read_bytes("analytics", n) for n in published} == first_files

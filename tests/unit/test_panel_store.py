@@ -1,144 +1,103 @@
-"""The dashboard store on tiny CSVs in a real local lake; expectations computed here, by hand."""
+"""The dashboard's AnalyticsStore on tiny CSVs in real lakes; expectations computed here by hand."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
-import panel as pn
 import pytest
 
-from panel_app import store as store_module
-from panel_app.pages.overview import OverviewPage
-from panel_app.store import EMPTY_MESSAGE, MISSING_LABEL, OUTPUTS, AnalyticsStore, load_output
+from panel_app.charts import percent
+from panel_app.pages.overview import age
+from panel_app.store import (
+    MANIFEST,
+    MISSING_LABEL,
+    OUTPUTS,
+    AnalyticsStore,
+    load_manifest,
+    load_output,
+)
 from tasks.errors import DataError
-from tasks.resources import lake as lake_module
 from tasks.resources.lake import Lake, get_lake
-from tasks.settings import get_settings
 
 pytestmark = pytest.mark.unit
 
 # "na" is Namibia (not a missing value); "de" sits exactly on the default threshold of 100.
 COUNTRIES = [("us", 1500), ("pt", 320), ("ar", 101), ("de", 100), ("fr", 75), ("na", 60)]
 # Values as exported: a space-less "CoreUser", an empty profile, and "Core User" written twice.
-PROFILES = [
-    ("Core User", 50),
-    ("Casual User", 20),
-    ("CoreUser", 5),
-    ("", 2),
-    ("yes", 20),
-    ("Core User", 7),
-]
-# (student_id, state): s1 has two events in one state, s8 has none.
-EVENTS = [
-    ("s1", "São Paulo"),
-    ("s1", "São Paulo"),
-    ("s2", "São Paulo"),
-    ("s3", "Bahia"),
-    ("s4", "Rio de Janeiro"),
-    ("s5", "Rio de Janeiro"),
-    ("s6", "Bahia"),
-    ("s7", "Acre"),
-    ("s8", ""),
-]
-FULL_HEADER = [
-    "student_id",
-    "client",
-    "at",
-    "browser",
-    "country",
-    "custom_4",
-    "page_name",
-    "last_accessed_url",
-    "state",
-    "city",
-    "university",
-    "course",
-]
+PROFILES = [("Core User", 50), ("Casual User", 20), ("CoreUser", 5), ("", 2), ("yes", 20),
+            ("Core User", 7)]  # fmt: skip
+STATES = [("São Paulo", 3), ("Bahia", 2), ("Rio de Janeiro", 2), ("Acre", 1), ("", 1)]
+# hour "" is views with no readable time; hours 2..22 have none and must come back as 0
+HOURS = [(0, 10), (1, 3), (23, 40), ("", 6)]
+CLIENTS = [("Website", 30), ("Android", 30), ("iOS", 5), ("", 1)]
+COURSES = [("Direito", 30, 10), ("Pedagogia", 30, 12), ("", 5, 2)]
+EVENTS = {"read": 1000, "malformed": 10, "anonymous": 190, "identified": 800, "null_country": 20}
 
 
 @pytest.fixture
-def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lake]:
-    monkeypatch.setenv("PDBI_LAKE_URL", str(tmp_path / "lake"))
-    get_settings.cache_clear()
-    lake_module._lake_for.cache_clear()
+def lake(isolated_settings: Path) -> Iterator[Lake]:
+    """The lake of the test's own settings (a folder under tmp_path), zones made."""
     load_output.clear()
+    load_manifest.clear()
     lake = get_lake()
     lake.ensure_zones()
     yield lake
-    load_output.clear()
 
 
 def write_csv(lake: Lake, name: str, header: list[str], rows: list[tuple]) -> None:
     text = io.StringIO()
-    writer = csv.writer(text)
+    writer = csv.writer(text, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
     with lake.write_atomic("analytics", name) as out:
         out.write(text.getvalue().encode("utf-8"))
 
 
+def write_manifest(lake: Lake, run_date: str = "2017-11-16", active: int = 321) -> None:
+    manifest = {
+        "run_date": run_date,
+        "events": EVENTS,
+        "outputs": {"active_students.csv": {"rows": active, "bytes": 1, "sha256": "x"}},
+    }
+    with lake.write_atomic("analytics", MANIFEST) as out:
+        out.write(json.dumps(manifest).encode("utf-8"))  # fmt: skip
+
+
 def write_all(lake: Lake) -> None:
     write_csv(lake, "country.csv", ["country", "count"], COUNTRIES)
     write_csv(lake, "users.csv", ["custom_4", "count"], PROFILES)
-    events = [
-        (
-            sid,
-            "Website",
-            "2017-11-16 10:00:00",
-            "Chrome",
-            "br",
-            "Core User",
-            "Home",
-            "https://www.passeidireto.com/",
-            state,
-            "Salvador",
-            "UFBA",
-            "Direito",
-        )
-        for sid, state in EVENTS
-    ]
-    write_csv(lake, "full.csv", FULL_HEADER, events)
+    write_csv(lake, "states.csv", ["state", "students"], STATES)
+    write_csv(lake, "hours.csv", ["hour", "page_views"], HOURS)
+    write_csv(lake, "clients.csv", ["client", "page_views"], CLIENTS)
+    write_csv(lake, "courses.csv", ["course", "page_views", "students"], COURSES)
+    write_manifest(lake)
 
 
 def ranked(totals: dict[str, int]) -> list[tuple[str, int]]:
-    return sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    """Most first; on a tie by name, with the missing key after the named ones."""
+    return sorted(totals.items(), key=lambda item: (-item[1], item[0] == MISSING_LABEL, item[0]))
 
 
-def rows(frame: pd.DataFrame) -> list[tuple[str, int]]:
-    return [(key, int(value)) for key, value in frame.itertuples(index=False)]
+def rows(frame: pd.DataFrame) -> list[tuple]:
+    return [tuple(int(v) if isinstance(v, int | float) else v for v in row)
+            for row in frame.itertuples(index=False)]  # fmt: skip
 
 
-def expected_students_per_state() -> list[tuple[str, int]]:
-    students: dict[str, set[str]] = defaultdict(set)
-    for student, state in EVENTS:
-        students[state or MISSING_LABEL].add(student)
-    return ranked({state: len(ids) for state, ids in students.items()})
-
-
-def test_users_per_state_counts_each_student_once_largest_first(lake: Lake) -> None:
+def test_users_per_state_largest_first_and_the_empty_state_named(lake: Lake) -> None:
     write_all(lake)
 
     frame = AnalyticsStore().users_per_state()
 
     assert list(frame.columns) == ["state", "students"]
-    assert rows(frame) == expected_students_per_state()
-
-
-@pytest.mark.parametrize("chunk_rows", [1, 2, 3])
-def test_full_csv_read_in_chunks_still_counts_distinct_students(
-    lake: Lake, monkeypatch: pytest.MonkeyPatch, chunk_rows: int
-) -> None:
-    """s1's two events land in one chunk or in two; either way s1 counts once."""
-    write_all(lake)
-    monkeypatch.setattr(store_module, "_CHUNK_ROWS", chunk_rows)
-
-    assert rows(AnalyticsStore().users_per_state()) == expected_students_per_state()
+    assert rows(frame) == ranked({state or MISSING_LABEL: n for state, n in STATES})
 
 
 def test_foreign_countries_keeps_only_more_than_the_threshold(lake: Lake) -> None:
@@ -148,17 +107,8 @@ def test_foreign_countries_keeps_only_more_than_the_threshold(lake: Lake) -> Non
 
     assert rows(store.foreign_countries()) == ranked({c: n for c, n in COUNTRIES if n > 100})
 
-
-def test_lowering_the_threshold_adds_countries(lake: Lake) -> None:
-    write_all(lake)
-    store = AnalyticsStore()
-    before = {country for country, _ in rows(store.foreign_countries())}
-
     store.threshold = 50
-
-    after = {country for country, _ in rows(store.foreign_countries())}
-    assert after == {c for c, n in COUNTRIES if n > 50}
-    assert after - before == {"de", "fr", "na"}
+    assert {c for c, _ in rows(store.foreign_countries())} == {c for c, n in COUNTRIES if n > 50}
 
 
 def test_users_per_profile_sums_repeats_and_keeps_values_as_exported(lake: Lake) -> None:
@@ -167,27 +117,59 @@ def test_users_per_profile_sums_repeats_and_keeps_values_as_exported(lake: Lake)
     for profile, count in PROFILES:
         totals[profile or MISSING_LABEL] += count
 
-    frame = AnalyticsStore().users_per_profile()
-
-    assert list(frame.columns) == ["custom_4", "count"]
-    assert rows(frame) == ranked(totals)
+    assert rows(AnalyticsStore().users_per_profile()) == ranked(totals)
 
 
-def test_empty_lake_has_no_outputs_and_empty_frames(lake: Lake) -> None:
+def test_views_per_key_ranked_with_students_when_the_output_has_them(lake: Lake) -> None:
+    write_all(lake)
+    courses = sorted(((c or MISSING_LABEL, v, s) for c, v, s in COURSES),
+                     key=lambda r: (-r[1], r[0] == MISSING_LABEL, r[0]))  # fmt: skip
+    clients = sorted(((c or MISSING_LABEL, v) for c, v in CLIENTS),
+                     key=lambda r: (-r[1], r[0] == MISSING_LABEL, r[0]))  # fmt: skip
+
+    assert rows(AnalyticsStore().views_per("courses.csv")) == courses
+    assert rows(AnalyticsStore().views_per("clients.csv")) == clients
+    assert rows(AnalyticsStore().views_per("clients.csv", limit=1)) == clients[:1]
+
+
+def test_an_earlier_run_with_students_per_client_still_reads(lake: Lake) -> None:
+    write_csv(lake, "clients.csv", ["client", "page_views", "students"], [("iOS", 5, 2)])
+    assert rows(AnalyticsStore().views_per("clients.csv")) == [("iOS", 5, 2)]
+
+
+def test_views_per_hour_is_the_whole_day_in_order(lake: Lake) -> None:
+    write_all(lake)
+    known = {hour: views for hour, views in HOURS if hour != ""}
+
+    frame = AnalyticsStore().views_per_hour()
+
+    assert rows(frame) == [(h, known.get(h, 0)) for h in range(24)]
+
+
+def test_summary_from_the_manifest(lake: Lake) -> None:
+    write_all(lake)
+
+    day = AnalyticsStore().summary()
+
+    assert day is not None and day.run_date == "2017-11-16"
+    assert day.page_views == EVENTS["identified"] + EVENTS["anonymous"]
+    assert day.identified_share == EVENTS["identified"] / 990
+    foreign = sum(n for _, n in COUNTRIES)
+    assert day.foreign_share == foreign / (EVENTS["identified"] - EVENTS["null_country"])
+    assert day.active_students == 321
+    assert day.published_at is not None
+    assert abs(datetime.now(UTC) - day.published_at) < timedelta(minutes=1)
+
+
+def test_empty_lake_has_no_outputs_empty_frames_and_no_summary(lake: Lake) -> None:
     store = AnalyticsStore()
 
-    assert store.missing() == list(OUTPUTS)
+    assert store.missing() == [*OUTPUTS, MANIFEST]
     assert not store.has_outputs()
-    assert store.users_per_state().empty
-    assert store.foreign_countries().empty
-    assert store.users_per_profile().empty
-
-
-def test_empty_lake_page_shows_the_run_hint_instead_of_charts(lake: Lake) -> None:
-    layout = OverviewPage(store=AnalyticsStore()).__panel__()
-
-    alerts = [alert for alert in layout.select(pn.pane.Alert) if alert.visible]
-    assert [alert.object for alert in alerts] == [EMPTY_MESSAGE]
+    assert store.summary() is None
+    assert store.users_per_state().empty and store.foreign_countries().empty
+    assert store.views_per("courses.csv").empty
+    assert rows(store.views_per_hour()) == [(h, 0) for h in range(24)]
 
 
 def test_a_newer_file_is_read_without_refresh(lake: Lake) -> None:
@@ -218,6 +200,20 @@ def test_refresh_rereads_a_file_replaced_with_same_size_and_time(lake: Lake) -> 
     assert rows(store.foreign_countries())[0] == ("uk", 1500)
 
 
+def test_a_newer_manifest_reloads_once(lake: Lake) -> None:
+    store = AnalyticsStore()
+    assert not store.reload_if_published()  # nothing published, nothing seen
+
+    write_all(lake)
+    assert store.reload_if_published()
+    assert store.version == 1
+    assert not store.reload_if_published()  # the same manifest again
+
+    write_manifest(lake, run_date="2017-11-17", active=999)  # a bigger file, a newer time
+    assert store.reload_if_published()
+    assert store.summary().run_date == "2017-11-17"
+
+
 def test_an_output_without_its_columns_is_a_data_error(lake: Lake) -> None:
     write_csv(lake, "country.csv", ["pais", "total"], [("us", 1)])
 
@@ -225,14 +221,39 @@ def test_an_output_without_its_columns_is_a_data_error(lake: Lake) -> None:
         AnalyticsStore().foreign_countries()
 
 
-def test_create_app_builds_a_fresh_page_per_call(lake: Lake) -> None:
-    from panel_app.app import TITLE, create_app
+def test_an_unreadable_manifest_is_a_data_error(lake: Lake) -> None:
+    with lake.write_atomic("analytics", MANIFEST) as out:
+        out.write(b"{not json")
 
-    first, second = create_app(), create_app()
+    with pytest.raises(DataError, match=MANIFEST):
+        AnalyticsStore().summary()
 
-    assert first.title == TITLE
-    assert first is not second
-    (first_input,) = first.main[0].select(pn.widgets.IntInput)
-    (second_input,) = second.main[0].select(pn.widgets.IntInput)
-    first_input.value = 50
-    assert second_input.value == 100  # each session its own threshold
+
+def test_a_memory_lake_works_like_a_folder() -> None:
+    """The store reads through the lake module only: any fsspec backend will do."""
+    lake = Lake("memory://pdbi-unit-store")
+    lake.ensure_zones()
+    try:
+        write_all(lake)
+        store = AnalyticsStore(lake=lake)
+        assert rows(store.users_per_state())[0] == ("São Paulo", 3)
+        assert store.summary().page_views == 990
+    finally:
+        lake.fs.rm(lake.root, recursive=True)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(5, "just now"), (59, "just now"), (60, "1 min ago"), (3599, "59 min ago"),
+     (3600, "1 h ago"), (47 * 3600, "47 h ago"), (3 * 86400, "3 days ago")],
+)  # fmt: skip
+def test_age_reads_well(seconds: int, text: str) -> None:
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    assert age(now - timedelta(seconds=seconds), now) == text
+    assert age(None) == "unknown"
+
+
+def test_percent_keeps_tiny_shares_visible() -> None:
+    assert [percent(x) for x in (0, 0.0004, 0.0006, 0.123, 1)] == [
+        "0.0%", "<0.1%", "0.1%", "12.3%", "100.0%"
+    ]  # fmt: skip

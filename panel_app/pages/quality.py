@@ -1,0 +1,169 @@
+"""Data quality: can the day's numbers be trusted?
+
+The Spark job's own counts (malformed lines, events without a country) from the manifest; the
+latest Great Expectations validation of each suite, the rows rejected over recent runs and the
+checks that failed, from the warehouse (meta.validation_results, read-only); and a link to the
+Data Docs the pipeline publishes in the lake's reports zone, served by this app.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+
+from panel_app.charts import percent, stacked_columns, thousands
+from panel_app.pages.common import PageView, caption, cards, empty_state, heading, kpi, table
+from panel_app.reports import DATA_DOCS, has_data_docs
+from panel_app.store import MANIFEST, RUN_COMMAND
+from panel_app.warehouse import Quality, Unavailable, quality_data
+
+NO_VALIDATIONS = (
+    f"No validation results yet. Run `{RUN_COMMAND}`: its load checks every source file "
+    "with the suites in expectations/ and records what they found."
+)
+LINK_CSS = """
+a.docs { display: inline-block; padding: 8px 14px; border-radius: 6px; background: #0072b5;
+         color: white; text-decoration: none; font-weight: 600; }
+a.docs:hover { background: #005a8f; }
+"""
+
+
+def latest_table(latest: pd.DataFrame) -> pd.DataFrame:
+    """validation_latest.sql's rows in words and formatted numbers."""
+
+    def verdict(row: pd.Series) -> str:
+        if row["files_failed"]:
+            return f"✖ load refused ({row['files_failed']} of {row['files']} files)"
+        return "✔ all checks passed" if row["success"] else "⚠ loaded; some checks failed"
+
+    evaluated = latest["rows_evaluated"].where(latest["rows_evaluated"] > 0, 1)
+    return pd.DataFrame(
+        {
+            "Suite": latest["suite"],
+            "Run date": latest["run_date"].astype(str),
+            "Result": latest.apply(verdict, axis=1),
+            "Expectations met": [
+                f"{thousands(ok)} of {thousands(n)}"
+                for ok, n in zip(
+                    latest["successful_expectations"], latest["evaluated_expectations"], strict=True
+                )
+            ],
+            "Rows checked": latest["rows_evaluated"].map(thousands),
+            "Rows rejected": latest["rows_rejected"].map(thousands),
+            "Rejected": (latest["rows_rejected"] / evaluated).map(percent),
+            "Threshold": latest["threshold"].map(percent),
+            "Validated at": pd.to_datetime(latest["validated_at"], utc=True).dt.strftime(
+                "%Y-%m-%d %H:%M UTC"
+            ),
+        }
+    )
+
+
+class QualityPage(PageView):
+    title = "Data quality"
+    intro = (
+        "What the Great Expectations suites said about each source, the rows they set aside, "
+        "and the Spark job's own counts of unusable events."
+    )
+
+    def draw(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            self._docs_link(),
+            self._event_counts(),
+            pn.panel(self._validations, defer_load=True, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+
+    def _docs_link(self) -> pn.viewable.Viewable:
+        if not has_data_docs(self.store.lake):
+            return caption(
+                "No Data Docs in the lake's reports zone yet: each run of "
+                f"`{RUN_COMMAND}` builds them from the validation history."
+            )
+        href = f"./reports/{DATA_DOCS}"
+        link = f'<a class="docs" href="{href}" target="_blank">Open the Data Docs</a>'
+        return pn.Row(
+            pn.pane.HTML(link, stylesheets=[LINK_CSS]),
+            caption("Every validation of the last 30 run dates, expectation by expectation."),
+        )
+
+    def _event_counts(self) -> pn.viewable.Viewable:
+        day = self.store.summary()
+        if day is None:
+            return caption(
+                f"`{MANIFEST}` is not in the analytics zone yet: `{RUN_COMMAND}` "
+                "writes the day's event counts."
+            )
+        counts = cards(
+            kpi(
+                "Malformed lines",
+                thousands(day.malformed),
+                f"{percent(day.malformed / day.read if day.read else 0)} of "
+                f"{thousands(day.read)} event lines; a sample is in quarantine/",
+            ),
+            kpi(
+                "Anonymous page views",
+                thousands(day.anonymous),
+                "no studentId_clientType: left out of the outputs",
+            ),
+            kpi(
+                "No country",
+                thousands(day.null_country),
+                "identified page views without a country code",
+            ),
+        )
+        return pn.Column(
+            heading(f"Events of {day.run_date}"),
+            counts,
+            sizing_mode="stretch_width",
+        )
+
+    def _validations(self) -> pn.viewable.Viewable:
+        try:
+            quality = quality_data()
+        except Unavailable as exc:
+            return pn.pane.Alert(str(exc), alert_type="warning", sizing_mode="stretch_width")
+        if quality.latest.empty:
+            return empty_state(NO_VALIDATIONS)
+        return pn.Column(
+            heading("Latest validation per suite"),
+            table(latest_table(quality.latest)),
+            self._rejected(quality),
+            self._failed(quality),
+            sizing_mode="stretch_width",
+        )
+
+    @staticmethod
+    def _rejected(quality: Quality) -> pn.viewable.Viewable:
+        frame = quality.rejected
+        total = int(frame["rows_rejected"].sum())
+        days = frame["run_date"].nunique()
+        text = f"{thousands(total)} rows rejected over the last {days} run dates with validations."
+        chart = stacked_columns(frame, "run_date", "entity", "rows_rejected", "Rows rejected")
+        return pn.Column(
+            heading("Rejected rows over recent runs", below=text),
+            pn.pane.Bokeh(chart, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+
+    @staticmethod
+    def _failed(quality: Quality) -> pn.viewable.Viewable:
+        frame = quality.failed
+        day = quality.rejected["run_date"].max()
+        if frame.empty:
+            return pn.Column(
+                heading(f"Failed checks on {day}", below="Every expectation passed on every file."),
+            )
+        listing = pd.DataFrame(
+            {
+                "Source": frame["entity"],
+                "Expectation": frame["expectation_type"],
+                "Columns": frame["columns"],
+                "Severity": frame["severity"],
+                "Files": frame["files"].map(thousands),
+                "Unexpected rows": frame["unexpected_rows"].map(thousands),
+            }
+        )
+        return pn.Column(
+            heading(f"Failed checks on {day}"), table(listing), sizing_mode="stretch_width"
+        )

@@ -1,0 +1,41 @@
+-- scd_apply: write the plan of scd_plan.sql into {dim}, set-based, in an order that keeps at
+-- most one current row per key and no overlapping intervals after every statement.
+-- params: %(run_date)s. identifiers {dim}, {key}, {sk}, {attrs}, {new_attrs} from tasks/merge.py.
+
+-- removed: versions an earlier run of today opened that today's snapshot no longer opens;
+-- their facts fall back to the unknown member (on delete set default) and are re-pointed by
+-- the fact merges of the same run.
+delete from {dim} as d
+using scd_plan as p
+where d.{sk} = p.today_sk
+    and p.remove_today;
+
+-- the version current before today: reopened, closed (changed) or closed and flagged deleted
+update {dim} as d
+set valid_to = case when p.before_fate = 'open' then date '9999-12-31' else %(run_date)s::date end,
+    is_current = p.before_fate = 'open',
+    is_deleted = p.before_fate = 'deleted'
+from scd_plan as p
+where d.{sk} = p.before_sk
+    and p.before_fate is distinct from p.before_state;
+
+-- corrected: today's version takes the rerun's attributes in place
+update {dim} as d
+set ({attrs}, row_hash) = row({new_attrs}, i.row_hash)
+from scd_plan as p
+join incoming as i using ({key})
+where d.{sk} = p.today_sk
+    and p.correct_today;
+
+-- opened: new keys valid since 1900-01-01 (so older facts find them), changed and returning
+-- keys valid from run_date
+insert into {dim} ({key}, {attrs}, row_hash, valid_from, loaded_date)
+select
+    i.{key},
+    {new_attrs},
+    i.row_hash,
+    p.valid_from,
+    %(run_date)s
+from scd_plan as p
+join incoming as i using ({key})
+where p.open_new;

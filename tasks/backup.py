@@ -1,0 +1,118 @@
+"""The daily backup of raw files to temp/<day>/raw/, and (a setting) their removal from raw/.
+
+Only files the manifest records are copied or removed, and the manifest is written after the
+warehouse commits: nothing leaves raw/ before a committed run took it. A file is removed only once
+its backup exists and it still holds the recorded bytes (a part rewritten since stays). With
+PDBI_LAKE_REMOVE_RAW on, running a day again first restores its removed part files from the
+backup, so stage and Spark see the whole day, never the newest part alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+import psycopg
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
+
+from tasks.resources import postgres
+from tasks.resources.lake import Lake, get_lake
+from tasks.retry import only_transient
+from tasks.settings import get_settings
+
+if TYPE_CHECKING:
+    from tasks.extract import NewFiles
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BackupCounts:
+    copied: int
+    removed: int
+
+
+def backup_name(path: str) -> str:
+    """raw/<day>/<file> is backed up as temp/<day>/raw/<file>."""
+    day, name = path.split("/", 1)
+    return f"{day}/raw/{name}"
+
+
+def recorded_raw(conn: psycopg.Connection, run_date: date) -> dict[str, tuple[int, str]]:
+    """Path -> (size, checksum) of the latest version of each raw file of the day taken."""
+    params = {"zone": "raw", "prefix": f"{run_date.isoformat()}/"}
+    rows = postgres.fetch_all(conn, postgres.read_sql("meta/manifest_latest.sql"), params)
+    return {path: (size, checksum) for path, size, checksum, _ in rows}
+
+
+def backup_raw_files(
+    conn: psycopg.Connection, lake: Lake, run_date: date, taken: set[str]
+) -> BackupCounts:
+    """Copy the raw files this run took (and any recorded one whose backup is missing) to
+    temp/<day>/raw/; then, if PDBI_LAKE_REMOVE_RAW, remove the backed-up ones from raw/."""
+    day = run_date.isoformat()
+    recorded = recorded_raw(conn, run_date)
+    present = lake.sizes("raw", f"{day}/*")
+    backups = lake.sizes("temp", f"{day}/raw/*")
+    copied = removed = 0
+    for path in recorded:
+        if path in present and (path in taken or backups.get(backup_name(path)) != present[path]):
+            lake.copy("raw", path, "temp", backup_name(path))
+            copied += 1
+    if get_settings().lake_remove_raw:
+        backups = lake.sizes("temp", f"{day}/raw/*")
+        for path, (size, checksum) in recorded.items():
+            backed_up = backups.get(backup_name(path)) == size
+            if path in present and backed_up and lake.fingerprint("raw", path) == (size, checksum):
+                lake.remove("raw", path)
+                removed += 1
+    return BackupCounts(copied, removed)
+
+
+def restore_removed_raw(conn: psycopg.Connection, lake: Lake, run_date: date) -> int:
+    """With PDBI_LAKE_REMOVE_RAW on: copy back to raw/ the day's parts an earlier run removed."""
+    if not get_settings().lake_remove_raw:
+        return 0
+    day = run_date.isoformat()
+    present = lake.sizes("raw", f"{day}/*")
+    backups = lake.sizes("temp", f"{day}/raw/*")
+    missing = [
+        p for p in recorded_raw(conn, run_date) if p not in present and backup_name(p) in backups
+    ]
+    for path in missing:
+        lake.copy("temp", backup_name(path), "raw", path)
+    if missing:
+        logger.warning(
+            "restored %d part files of %s from temp/%s/raw/ (removed after an earlier run): "
+            "stage and Spark read the whole day",
+            len(missing),
+            day,
+            day,
+        )
+    return len(missing)
+
+
+@task(
+    retries=3,
+    retry_delay_seconds=exponential_backoff(2),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=only_transient,
+    cache_policy=NO_CACHE,
+    tags=["backup"],
+)
+def backup_raw(new_files: NewFiles) -> BackupCounts:
+    """After the run committed and published: the day's backup, then the optional removal."""
+    taken = {f.path for f in new_files.events}
+    with postgres.connect() as conn:
+        counts = backup_raw_files(conn, get_lake(), new_files.run_date, taken)
+    get_run_logger().info(
+        "backup: %d raw files copied to temp/%s/raw/, %d removed from raw/",
+        counts.copied,
+        new_files.run_date.isoformat(),
+        counts.removed,
+    )
+    return counts
