@@ -88,10 +88,18 @@ def run(day: DateOption = None, start: FromOption = None, end: ToOption = None) 
     from flows.backfill import backfill
     from flows.daily import daily_pipeline
     from tasks.preflight import check_prerequisites
+    from tasks.run_date import days_between, not_in_future
 
     if (start is None) != (end is None) or (start is not None and day is not None):
         err.print("[bold red]error:[/] give --date, or both --from and --to", highlight=False)
         raise typer.Exit(2)
+    try:  # a day that cannot be run is refused before anything runs
+        days = days_between(start.date(), end.date()) if start and end else [_run_date(day)]
+        for one in days:
+            not_in_future(one)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
     try:
         for line in check_prerequisites():  # bad settings fail here, in one sentence
             console.print(line, highlight=False)
