@@ -53,6 +53,7 @@ def ensure_work_pools() -> list[str]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.exceptions import ObjectNotFound
+    from prefect.utilities.asyncutils import run_coro_as_sync
     from prefect.workers.utilities import get_default_base_job_template_for_infrastructure_type
 
     created = []
@@ -64,9 +65,7 @@ def ensure_work_pools() -> list[str]:
             except ObjectNotFound:
                 pass
             template = spec["base_job_template"]
-            if template is None:
-                from prefect.utilities.asyncutils import run_coro_as_sync
-
+            if template is None:  # the type's default, from the server's worker metadata
                 template = run_coro_as_sync(
                     get_default_base_job_template_for_infrastructure_type(spec["type"])
                 )
