@@ -19,6 +19,7 @@ from pathlib import Path
 from bench.dashboard import bench_dashboard
 from bench.generate import bench_generate
 from bench.lake import bench_lake
+from bench.memory import PeakMemory
 from bench.merge import bench_merge
 from bench.orchestration import bench_orchestration
 from bench.pipeline import bench_pipeline
@@ -50,15 +51,26 @@ def machine_facts() -> dict:
 
 
 def markdown(rows: list[dict]) -> str:
+    """The table BENCHMARKS.md keeps. Peak memory is that of the whole benchmark a row belongs
+    to (Python, PostgreSQL, Spark JVM and their sum, MB); s/M is seconds per million rows."""
     lines = [
-        "| stage | scale | rows | seconds | rows/s | floor | floor s | ratio |",
-        "|---|---|---|---|---|---|---|---|",
+        "| stage | scale | rows | seconds | rows/s | s/M | floor | floor s | ratio "
+        "| peak MB (py + pg + jvm = total) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        rate = r["rows"] / r["seconds"] if r["seconds"] else 0
+        per_million = r["seconds"] / r["rows"] * 1e6 if r["rows"] else 0
+        memory = (
+            f"{r['peak_python_mb']:,} + {r['peak_postgres_mb']:,} + {r['peak_spark_jvm_mb']:,} "
+            f"= {r['peak_total_mb']:,}"
+            if "peak_total_mb" in r
+            else ""
+        )
         lines.append(
             f"| {r['stage']} | {r.get('scale', '')} | {r['rows']:,} | {r['seconds']:.2f} | "
-            f"{r['rows'] / r['seconds']:,.0f} | {r.get('floor', '')} | "
-            f"{r.get('floor_seconds', 0):.2f} | {r.get('ratio', 0):.2f} |"
+            f"{rate:,.0f} | {per_million:.1f} | {r.get('floor', '')} | "
+            f"{r.get('floor_seconds', 0):.2f} | {r.get('ratio', 0):.2f} | {memory} |"
         )
     return "\n".join(lines)
 
@@ -72,9 +84,10 @@ def main(argv: list[str] | None = None) -> None:
     for scale in args.scale or [0.01]:
         for name in args.only or BENCHMARKS:
             print(f"running {name} at scale {scale} ...", file=sys.stderr, flush=True)
-            result = BENCHMARKS[name](scale)  # one row, or a list of rows
+            with PeakMemory() as peak:
+                result = BENCHMARKS[name](scale)  # one row, or a list of rows
             for row in result if isinstance(result, list) else [result]:
-                rows.append({"scale": scale, **row})
+                rows.append({"scale": scale, **row, **peak.as_row()})
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"bench-{stamp}.json"

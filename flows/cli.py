@@ -207,6 +207,24 @@ def serve(
     serve_app(address=address, port=port, show=False)
 
 
+@app.command()
+def bench(
+    scale: Annotated[
+        list[float] | None, typer.Option(help="Repeatable: --scale 0.25 --scale 1 --scale 4.")
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Repeatable; a benchmark of bench/ (default all).")
+    ] = None,
+) -> None:
+    """Run the benchmarks, each against a floor measured in the same run; JSON with machine
+    facts goes to bench/results/, the Markdown table to the terminal (see BENCHMARKS.md).
+    Each benchmark uses its own temporary lake and embedded database."""
+    from bench.__main__ import main as bench_main
+
+    argv = [f"--scale={s}" for s in scale or []] + [f"--only={o}" for o in only or []]
+    bench_main(argv)
+
+
 @db_app.command("init")
 def db_init() -> None:
     """Apply the pending migrations of sql/migrations. Reads PDBI_DATABASE_URL (unset: the

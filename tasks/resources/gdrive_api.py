@@ -73,7 +73,7 @@ def configured_credentials() -> SecretStr:
         from prefect.blocks.system import Secret
 
         try:
-            value = Secret.load(s.gdrive_secret_block).get()
+            value = Secret.load(s.gdrive_secret_block, _sync=True).get()  # sync even under a loop
         except ValueError:
             raise ConfigError(
                 f"PDBI_GDRIVE_SECRET_BLOCK={s.gdrive_secret_block!r}: no such Prefect Secret "
