@@ -21,6 +21,7 @@ from bench.generate import bench_generate
 from bench.lake import bench_lake
 from bench.memory import PeakMemory
 from bench.merge import bench_merge
+from bench.orchestration import bench_orchestration
 from bench.pipeline import bench_pipeline
 from bench.spark import bench_spark
 from bench.stage import bench_stage
@@ -30,6 +31,7 @@ BENCHMARKS = {
     "generate": bench_generate,
     "lake": bench_lake,
     "merge": bench_merge,
+    "orchestration": bench_orchestration,
     "pipeline": bench_pipeline,
     "spark": bench_spark,
     "stage": bench_stage,
@@ -91,6 +93,13 @@ def main(argv: list[str] | None = None) -> None:
     out = RESULTS / f"bench-{stamp}.json"
     out.write_text(json.dumps({"machine": machine_facts(), "rows": rows}, indent=2, default=str))
     print(markdown(rows))
+    for r in rows:
+        if "overhead_share" in r:
+            print(
+                f"orchestration at scale {r['scale']}: {r['overhead_seconds']:.2f} s of "
+                f"{r['seconds']:.2f} s ({100 * r['overhead_share']:.1f}%) outside the "
+                f"{r['task_runs']} task runs"
+            )
     print(f"\nmachine: {machine_facts()}\nresults: {out}")
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -11,6 +12,9 @@ from rich.table import Table
 
 from tasks.errors import PdbiError
 from tasks.settings import CASE_STUDY_DATE, get_settings
+
+if TYPE_CHECKING:
+    from tasks.summary import RunSummary
 
 app = typer.Typer(
     help="pdbi: the study platform's BI pipeline (lake -> PostgreSQL -> Spark -> Panel).",
@@ -64,20 +68,53 @@ def generate(
     console.print(f"Lake: {get_lake().url}. Next: [bold]pdbi run --date {run_date}[/]")
 
 
+FromOption = Annotated[
+    datetime | None,
+    typer.Option("--from", formats=["%Y-%m-%d"], help="First day of a backfill (with --to)."),
+]
+ToOption = Annotated[
+    datetime | None,
+    typer.Option("--to", formats=["%Y-%m-%d"], help="Last day of a backfill, included."),
+]
+
+
 @app.command()
-def run(day: DateOption = None) -> None:
-    """Run the daily pipeline for one day as a Prefect flow: stage, warehouse, Spark, publish.
-    Reads PDBI_DATABASE_URL (unset: embedded PostgreSQL), PDBI_LAKE_URL, PDBI_SPARK_MASTER,
-    PDBI_JAVA_HOME, PDBI_RUN_DATE and Prefect's PREFECT_API_URL (unset: a local ephemeral API)."""
+def run(day: DateOption = None, start: FromOption = None, end: ToOption = None) -> None:
+    """Run the daily pipeline for one day as a Prefect flow: stage, warehouse, Spark, publish;
+    or, with --from and --to, one run per day of the range, in order, stopping at the first
+    failure. Reads PDBI_DATABASE_URL (unset: embedded PostgreSQL), PDBI_LAKE_URL,
+    PDBI_SPARK_MASTER, PDBI_JAVA_HOME, PDBI_RUN_DATE, PDBI_RUN_LOCK_TIMEOUT_SECONDS and
+    Prefect's PREFECT_API_URL (unset: a local ephemeral API)."""
+    from flows.backfill import backfill
     from flows.daily import daily_pipeline
     from tasks.preflight import check_prerequisites
+    from tasks.run_date import days_between, not_in_future
 
+    if (start is None) != (end is None) or (start is not None and day is not None):
+        err.print("[bold red]error:[/] give --date, or both --from and --to", highlight=False)
+        raise typer.Exit(2)
+    try:  # a day that cannot be run is refused before anything runs
+        days = days_between(start.date(), end.date()) if start and end else [_run_date(day)]
+        for one in days:
+            not_in_future(one)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
     try:
         for line in check_prerequisites():  # bad settings fail here, in one sentence
             console.print(line, highlight=False)
-        summary = daily_pipeline(_run_date(day))
+        if start is not None and end is not None:
+            summaries = backfill(start.date(), end.date())
+        else:
+            summaries = [daily_pipeline(_run_date(day))]
     except PdbiError as exc:
         _fail(exc)
+    for summary in summaries:
+        _print_summary(summary)
+    console.print("Next: [bold]pdbi serve[/] to open the dashboard.")
+
+
+def _print_summary(summary: RunSummary) -> None:
     table = Table("entity", "read", "loaded", "rejected", title=f"Stage, {summary.run_date}")
     for c in summary.staged:
         table.add_row(c.entity, f"{c.rows_read:,}", f"{c.rows_loaded:,}", f"{c.rows_rejected:,}")
@@ -87,7 +124,68 @@ def run(day: DateOption = None) -> None:
         outputs.add_row(name, f"{rows:,}")
     console.print(outputs)
     events = ", ".join(f"{k} {v:,}" for k, v in summary.events.items())
-    console.print(f"Events: {events}. Next: [bold]pdbi serve[/] to open the dashboard.")
+    console.print(f"Events: {events}.")
+
+
+@app.command()
+def deploy(
+    name: Annotated[
+        list[str] | None,
+        typer.Option("--name", help="Only this deployment of deployments/prefect.yaml; repeat."),
+    ] = None,
+) -> None:
+    """Register the deployments of deployments/prefect.yaml (process, Docker, Kubernetes work
+    pools; nightly at 03:00 America/Sao_Paulo) against PREFECT_API_URL, creating the missing
+    work pools of deployments/work-pools.yaml first. Reads PREFECT_API_URL and PDBI_IMAGE."""
+    from tasks.deployments import api_url
+    from tasks.deployments import deploy as register
+
+    try:
+        url = api_url()
+        names = register(name)
+    except PdbiError as exc:
+        _fail(exc)
+    for deployment in names:
+        console.print(f"registered daily-pipeline/{deployment} at {url}", highlight=False)
+    console.print("Next: [bold]pdbi worker --pool pdbi-process[/] runs them on this machine.")
+
+
+@app.command()
+def worker(
+    pool: Annotated[str, typer.Option(help="Work pool to take runs from.")] = "pdbi-process",
+    limit: Annotated[
+        int | None, typer.Option(help="Most flow runs at once (default: no limit).")
+    ] = None,
+) -> None:
+    """Start a Prefect worker for a work pool; it runs the pool's flow runs until Ctrl+C. Reads
+    PREFECT_API_URL; the flow runs read the pdbi settings of this environment."""
+    from tasks.deployments import api_url, prefect_command
+
+    try:
+        api_url()
+    except PdbiError as exc:
+        _fail(exc)
+    command = prefect_command("worker", "start", "--pool", pool)
+    if limit is not None:
+        command += ["--limit", str(limit)]
+    os.execv(command[0], command)  # the worker replaces this process: signals reach it
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the API and UI.")] = 4200,
+) -> None:
+    """Start a Prefect server with its UI on 127.0.0.1 (its state in PREFECT_HOME); then
+    export PREFECT_API_URL=http://127.0.0.1:<port>/api for pdbi run, deploy and worker."""
+    from tasks.deployments import prefect_command
+
+    console.print(
+        f"Prefect UI on http://127.0.0.1:{port}/ ; in other shells: "
+        f"export PREFECT_API_URL=http://127.0.0.1:{port}/api",
+        highlight=False,
+    )
+    command = prefect_command("server", "start", "--host", "127.0.0.1", "--port", str(port))
+    os.execv(command[0], command)
 
 
 @app.command()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from flows.stage import load_stage
@@ -15,19 +13,33 @@ from tasks.export import export_for_spark
 from tasks.extract import find_new_files, record_ingested
 from tasks.preflight import preflight
 from tasks.publish import publish_outputs
+from tasks.reports import link_data_docs
+from tasks.run_date import RunDate, as_date, scheduled_day
+from tasks.run_lock import run_lock
 from tasks.summary import RunSummary, summarize_run
 
 
-@flow(name="daily-pipeline", flow_run_name="daily-{run_date}", log_prints=True)
-def daily_pipeline(run_date: date) -> RunSummary:
+def run_name() -> str:
+    """daily-<day>: the date the run processes, also for scheduled runs given none."""
+    day = as_date(flow_run.get_parameters().get("run_date"))
+    return f"daily-{day or scheduled_day(flow_run.get_scheduled_start_time())}"
+
+
+@flow(name="daily-pipeline", flow_run_name=run_name, log_prints=True)
+def daily_pipeline(run_date: RunDate | None = None) -> RunSummary:
+    """One day: extract, stage, warehouse, export, Spark, publish, backup, Data Docs, summary.
+    run_date None (the nightly schedule): the day before the scheduled start."""
+    run_date = run_date or scheduled_day(flow_run.get_scheduled_start_time())
     preflight()
-    load_id = f"{run_date.isoformat()}-{(flow_run.get_id() or 'local')[:8]}"
-    new_files = find_new_files(run_date)
-    staged = load_stage(run_date, load_id, new_files.sources)
-    merged = merge_warehouse(run_date) if new_files.sources else []
-    record_ingested(new_files, load_id)
-    students = export_for_spark(run_date)
-    outputs = run_analytics(run_date, students)
-    published = publish_outputs(outputs, run_date)
-    backup_raw(new_files)
-    return summarize_run(run_date, staged, merged, published, outputs["_events"])
+    with run_lock(run_date, log=get_run_logger()):  # one run per day at a time
+        load_id = f"{run_date.isoformat()}-{(flow_run.get_id() or 'local')[:8]}"
+        new_files = find_new_files(run_date)
+        staged = load_stage(run_date, load_id, new_files.sources)
+        merged = merge_warehouse(run_date) if new_files.sources else []
+        record_ingested(new_files, load_id)
+        students = export_for_spark(run_date)
+        outputs = run_analytics(run_date, students)
+        published = publish_outputs(outputs, run_date)
+        backup_raw(new_files)
+        link_data_docs(run_date)
+        return summarize_run(run_date, staged, merged, published, outputs["_events"])

@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING
 import psycopg
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.tasks import exponential_backoff
 
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
-from tasks.retry import only_transient
+from tasks.retry import transient_retries
 from tasks.settings import get_settings
 
 if TYPE_CHECKING:
@@ -97,10 +96,7 @@ def restore_removed_raw(conn: psycopg.Connection, lake: Lake, run_date: date) ->
 
 
 @task(
-    retries=3,
-    retry_delay_seconds=exponential_backoff(2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=only_transient,
+    **transient_retries(),
     cache_policy=NO_CACHE,
     tags=["backup"],
 )

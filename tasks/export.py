@@ -14,14 +14,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.tasks import exponential_backoff
 from psycopg import sql
 
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.resources.postgres import read_sql
 from tasks.resources.spark import check_jdbc_jar, jdbc_source
-from tasks.retry import only_transient
+from tasks.retry import transient_retries
 from tasks.settings import get_settings
 
 STUDENT_COLUMNS = ("student_id", "state", "city", "university", "course")
@@ -66,9 +65,7 @@ def students_export_name(run_date: date) -> str:
 
 
 @task(
-    retries=3,
-    retry_delay_seconds=exponential_backoff(2),
-    retry_condition_fn=only_transient,
+    **transient_retries(),
     cache_policy=NO_CACHE,
     tags=["export"],
 )

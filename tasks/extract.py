@@ -24,13 +24,12 @@ import psycopg
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.tasks import exponential_backoff
 
 from tasks.backup import restore_removed_raw
 from tasks.entities import SOURCES
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
-from tasks.retry import only_transient
+from tasks.retry import transient_retries
 
 
 @dataclass(frozen=True)
@@ -128,10 +127,7 @@ def record_files(
 
 
 @task(
-    retries=2,
-    retry_delay_seconds=exponential_backoff(2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=only_transient,
+    **transient_retries(),
     cache_policy=NO_CACHE,
     tags=["extract"],
 )
@@ -152,9 +148,7 @@ def find_new_files(run_date: date) -> NewFiles:
 
 
 @task(
-    retries=3,
-    retry_delay_seconds=exponential_backoff(2),
-    retry_condition_fn=only_transient,
+    **transient_retries(),
     cache_policy=NO_CACHE,
     tags=["extract"],
 )

@@ -14,13 +14,12 @@ from typing import Any, Literal
 import psycopg
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.tasks import exponential_backoff
 from psycopg import ClientCursor, sql
 
 from tasks.errors import DataError
 from tasks.resources import postgres
 from tasks.resources.postgres import read_sql
-from tasks.retry import only_transient
+from tasks.retry import transient_retries
 
 
 @dataclass(frozen=True)
@@ -162,17 +161,14 @@ def run_merge_step(conn: psycopg.Connection, step: str, run_date: date) -> Merge
 
 
 @task(
-    retries=3,
-    retry_delay_seconds=exponential_backoff(2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=only_transient,
+    **transient_retries(),
     cache_policy=NO_CACHE,
     tags=["warehouse"],
     task_run_name="merge-{step}",
 )
 def merge_step(step: str, run_date: date) -> MergeCounts:
     """One merge step in one transaction: a retry reruns it whole, and reruns are no-ops."""
-    with postgres.connect() as conn:
+    with postgres.connect(application_name=f"pdbi-merge-{step}") as conn:
         counts = run_merge_step(conn, step, run_date)
     get_run_logger().info(
         "%s: %d opened, %d closed, %d deleted, %d unchanged, %d corrected, %d repointed",

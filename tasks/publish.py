@@ -12,11 +12,10 @@ from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.tasks import exponential_backoff
 
 from tasks.analytics.manifest import MANIFEST_NAME, quarantine_name
 from tasks.resources.lake import get_lake
-from tasks.retry import only_transient
+from tasks.retry import transient_retries
 
 
 def publish_files(outputs: dict[str, dict], run_date: date) -> dict[str, int]:
@@ -36,9 +35,7 @@ def publish_files(outputs: dict[str, dict], run_date: date) -> dict[str, int]:
 
 
 @task(
-    retries=3,
-    retry_delay_seconds=exponential_backoff(2),
-    retry_condition_fn=only_transient,
+    **transient_retries(),
     cache_policy=NO_CACHE,
     tags=["publish"],
 )

@@ -27,6 +27,7 @@ from great_expectations.data_context.types.resource_identifiers import (
     ValidationResultIdentifier,
 )
 from prefect import get_run_logger, task
+from prefect.artifacts import create_link_artifact
 from prefect.cache_policies import NO_CACHE
 
 from tasks.resources import postgres
@@ -113,3 +114,26 @@ def build_reports(run_date: date) -> str:
     index = publish_data_docs(run_date)
     get_run_logger().info("Data Docs: %s in the lake at %s", index, get_lake().url)
     return index
+
+
+def data_docs_url() -> str:
+    """Where an operator opens the Data Docs: PDBI_DOCS_URL, else the dashboard's route."""
+    settings = get_settings()
+    if settings.docs_url:
+        return settings.docs_url
+    return f"http://{settings.serve_address}:{settings.serve_port}/reports/{SITE}/index.html"
+
+
+@task(cache_policy=NO_CACHE, tags=["reports"], task_run_name="link-data-docs-{run_date}")
+def link_data_docs(run_date: date) -> str:
+    """A link artifact to the Data Docs, so the run's page in the UI leads to its validations.
+    The site itself is built with the stage load (flows/stage.py), even when a suite failed."""
+    url = data_docs_url()
+    create_link_artifact(
+        key="data-docs",
+        link=url,
+        link_text=f"Data Docs, validations up to {run_date}",
+        description=f"Great Expectations Data Docs (reports/{SITE}/ in the lake at "
+        f"{get_lake().url}), {run_date}",
+    )
+    return url

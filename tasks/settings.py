@@ -93,6 +93,36 @@ class Settings(BaseSettings):
     )
     run_date: date = Field(default_factory=date.today, description="The day a run processes.")
     db_concurrency: int = Field(default=2, ge=1, description="Stage loads running at once.")
+    timezone: str = Field(
+        default="America/Sao_Paulo",
+        description="The platform's day: a scheduled run given no run date processes the day "
+        "before its scheduled start, in this zone.",
+    )
+    task_retries: int = Field(
+        default=3, ge=0, description="Retries of an I/O task after a transient failure."
+    )
+    retry_delay_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="First retry delay of an I/O task; doubles per retry, with jitter. Read when "
+        "the task modules are imported (process start).",
+    )
+    run_lock_timeout_seconds: float = Field(
+        default=600,
+        ge=0,
+        description="How long a run waits for another run of the same day to finish before it "
+        "refuses to start.",
+    )
+    image: str = Field(
+        default="pdbi:0.1.0",
+        description="Container image of the Docker and Kubernetes deployments "
+        "(deployments/Dockerfile), with its registry in a cloud: registry.example.com/pdbi:0.1.0.",
+    )
+    docs_url: str | None = Field(
+        default=None,
+        description="Where operators open the Data Docs (the run's link artifact); unset: the "
+        "dashboard's /reports/ route on PDBI_SERVE_ADDRESS:PDBI_SERVE_PORT.",
+    )
     reject_threshold: float = Field(
         default=0.01,
         ge=0,

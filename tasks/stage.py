@@ -24,7 +24,6 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
-from prefect.tasks import exponential_backoff
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb
@@ -42,7 +41,7 @@ from tasks.quarantine import (
 )
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
-from tasks.retry import only_transient
+from tasks.retry import transient_retries
 from tasks.validate import (
     Verdict,
     over_threshold,
@@ -229,7 +228,7 @@ def stage_source(entity: Entity, run_date: date, load_id: str) -> list[FileLoad]
     names = source_files(lake, entity, run_date)
     parameters = reference_ids(lake, entity, run_date)
     loads: list[FileLoad] = []
-    with postgres.connect() as conn:
+    with postgres.connect(application_name=f"pdbi-stage-{entity.name}") as conn:
         truncate(conn, entity)
         try:
             for name in names:
@@ -286,10 +285,7 @@ def reference_ids(lake: Lake, entity: Entity, run_date: date) -> dict[str, Any]:
 
 
 @task(
-    retries=3,
-    retry_delay_seconds=exponential_backoff(2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=only_transient,
+    **transient_retries(),
     cache_policy=NO_CACHE,
     tags=["stage"],
     task_run_name="stage-{entity_name}",

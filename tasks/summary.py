@@ -9,7 +9,7 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks.merge import MergeCounts
+from tasks.merge import SCD_DIMENSIONS, MergeCounts
 from tasks.stage import LoadCounts
 
 
@@ -21,6 +21,16 @@ class RunSummary:
     outputs: dict[str, int] = field(default_factory=dict)  # published file -> rows
     # read, malformed, anonymous, identified, null_country (as in analytics/manifest.json)
     events: dict[str, int] = field(default_factory=dict)
+
+
+def scd_changes(merged: list[MergeCounts]) -> list[dict[str, object]]:
+    """One row per type-2 dimension: what its merge did to the history."""
+    return [
+        {"dimension": c.step, "opened": c.opened, "closed": c.closed, "deleted": c.deleted,
+         "unchanged": c.unchanged, "corrected": c.corrected}
+        for c in merged
+        if c.step in SCD_DIMENSIONS
+    ]  # fmt: skip
 
 
 def publish_artifacts(summary: RunSummary) -> None:
@@ -35,6 +45,11 @@ def publish_artifacts(summary: RunSummary) -> None:
         key="merge-counts",
         table=[asdict(c) for c in summary.merged],
         description=f"Versions closed and opened per dimension, fact rows written, {day}",
+    )
+    create_table_artifact(
+        key="scd-changes",
+        table=scd_changes(summary.merged),
+        description=f"Type-2 dimensions: versions opened, closed and unchanged keys, {day}",
     )
     create_table_artifact(
         key="analytics-outputs",

@@ -16,6 +16,8 @@ from psycopg import sql
 # temporary server time to migrate on a cold machine, and send no telemetry.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="pdbi-test-prefect-"))
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+# I/O tasks read their retry delays when imported: retries in tests wait a tenth of a second.
+os.environ.setdefault("PDBI_RETRY_DELAY_SECONDS", "0.1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 

@@ -79,12 +79,20 @@ def describe_database() -> str:
 
 
 @contextmanager
-def connect(autocommit: bool = False) -> Iterator[psycopg.Connection]:
+def connect(
+    autocommit: bool = False, application_name: str = "pdbi"
+) -> Iterator[psycopg.Connection]:
     """A connection that commits on success and rolls back on error.
 
     Connection errors propagate as they are: during a run they are transient and retried.
+    application_name shows in pg_stat_activity, so an operator sees which step holds what.
     """
-    with psycopg.connect(database_url(), autocommit=autocommit, connect_timeout=10) as conn:
+    with psycopg.connect(
+        database_url(),
+        autocommit=autocommit,
+        connect_timeout=10,
+        application_name=application_name,
+    ) as conn:
         yield conn
 
 

@@ -148,9 +148,12 @@ def servers(tmp_path_factory: pytest.TempPathFactory, embedded_server: str):
             stop_server(served)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """System chromium; missing is a skip on a workstation and a failure in CI."""
+    """System chromium; missing is a skip on a workstation and a failure in CI.
+
+    Package scope: while sync Playwright runs, the main thread counts as async to Prefect, whose
+    sync calls then return coroutines; it must stop before the e2e and integration tests."""
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} not found; install it with `apt-get install -y chromium`"
         if os.environ.get("CI"):

@@ -52,3 +52,35 @@ def test_bad_date_is_refused_before_anything_runs() -> None:
     result = runner.invoke(app, ["run", "--date", "2017-13-45"])
     assert result.exit_code == 2
     assert "Invalid value" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--date", "2999-01-01"], "run_date 2999-01-01 is in the future"),
+        (["--from", "2017-11-20", "--to", "2017-11-16"], "--from 2017-11-20 is after --to"),
+        (["--from", "2017-11-16"], "give --date, or both --from and --to"),
+    ],
+)
+def test_a_day_that_cannot_run_is_refused_before_anything_runs(
+    args: list[str], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PDBI_DATABASE_URL", "postgresql://pdbi@127.0.0.1:1/x")  # never reached
+    result = runner.invoke(app, ["run", *args], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "cannot connect" not in result.output
+
+
+@pytest.mark.parametrize("command", [["deploy"], ["worker"]])
+def test_deploy_and_worker_without_a_prefect_api_fail_in_one_sentence(
+    command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with temporary_settings({PREFECT_API_URL: None}):
+        result = runner.invoke(app, command, env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "error: PREFECT_API_URL is not set" in result.output
+    assert "Traceback" not in result.output
