@@ -21,6 +21,13 @@ os.environ.setdefault("PDBI_RETRY_DELAY_SECONDS", "0.1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
+# pyspark keeps one JVM per process, and a JDBC driver jar only joins its class path when it
+# starts: whichever test starts Spark first, start it with the jar, so the JDBC tests can run
+# after tests that use the default Parquet path.
+_JDBC_JAR = os.environ.get("PDBI_TEST_JDBC_JAR", "/usr/share/java/postgresql.jar")
+if os.path.isfile(_JDBC_JAR) and "PYSPARK_SUBMIT_ARGS" not in os.environ:
+    os.environ["PYSPARK_SUBMIT_ARGS"] = f"--driver-class-path {_JDBC_JAR} pyspark-shell"
+
 from tasks.resources import lake as lake_module  # noqa: E402
 from tasks.resources import postgres  # noqa: E402
 from tasks.settings import get_settings  # noqa: E402
