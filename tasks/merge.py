@@ -158,7 +158,7 @@ def run_merge_step(conn: psycopg.Connection, step: str, run_date: date) -> Merge
     counts = _execute(conn, statement, {"run_date": run_date})
     if step in FACTS:  # the load of today's stage, then the re-pointing statements
         return MergeCounts(step, opened=counts[0], repointed=sum(counts[1:]))
-    return MergeCounts(step, opened=sum(counts))
+    return MergeCounts(step, opened=sum(max(c, 0) for c in counts))  # a LOCK counts -1
 
 
 @task(
