@@ -65,8 +65,7 @@ def read_queries(queries: dict[str, tuple[str, dict]]) -> dict[str, pd.DataFrame
         raise Unavailable(reason)
     frames: dict[str, pd.DataFrame] = {}
     try:
-        with postgres.connect() as conn:
-            conn.read_only = True
+        with postgres.connect_reporting() as conn:  # the read-only reporting role
             for name, (path, params) in queries.items():
                 with conn.cursor() as cur:
                     cur.execute(postgres.read_sql(path), params or None)
