@@ -101,6 +101,8 @@ def _compose(relative: str, dim: Dimension) -> sql.Composed:
         "new_attrs": columns("i"),
         "cur_attrs": columns("cur"),
         "row_hash": sql.SQL("md5(json_build_array({})::text)").format(tracked),
+        "dim_name": sql.Literal(f"dw.{dim.table}"),  # as text, for pg_get_serial_sequence
+        "sk_name": sql.Literal(dim.surrogate),
     }
     if dim.stage_table:
         names["stage_table"] = sql.Identifier("stage", dim.stage_table)

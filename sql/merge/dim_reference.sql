@@ -39,6 +39,16 @@ select
     plan_type
 from new_plans;
 
+-- inserts that rely on the identity default must not collide with the keys numbered above
+do $$
+begin
+    perform setval(pg_get_serial_sequence('dw.dim_client', 'client_key'),
+                   greatest((select max(client_key) from dw.dim_client), 1));
+    perform setval(pg_get_serial_sequence('dw.dim_plan', 'plan_key'),
+                   greatest((select max(plan_key) from dw.dim_plan), 1));
+end
+$$;
+
 with fact_days as (
     select meta.to_timestamp_or_null(session_start_time)::date as day from stage.sessions
     union
