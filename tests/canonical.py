@@ -93,9 +93,7 @@ def diff_states(expected: State, actual: State, context: int = 2, limit: int = 6
             continue
         if expected[name] == actual[name]:
             continue
-        lines.append(
-            f"{name}: {len(expected[name])} rows expected, {len(actual[name])} found"
-        )
+        lines.append(f"{name}: {len(expected[name])} rows expected, {len(actual[name])} found")
         body = difflib.unified_diff(
             expected[name], actual[name], "expected", "actual", n=context, lineterm=""
         )

@@ -327,5 +327,6 @@ def test_two_runs_of_the_same_day_at_once(
     if codes != [0, 0]:
         assert sorted(codes) == [0, 1], outputs
         refused = outputs[codes.index(1)]
-        assert "error:" in refused and "already running" in refused, refused[-3000:]
+        # issue 7's run lock: "another run of <day> is still in progress (...)"
+        assert "error:" in refused and f"another run of {D}" in refused, refused[-3000:]
     converges(undisturbed)
