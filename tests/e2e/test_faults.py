@@ -296,17 +296,18 @@ def test_a_part_file_that_appears_after_the_listing(
 def test_drive_failing_at_random_points_of_a_run(
     undisturbed: State, fault_db: tuple[str, str], request: pytest.FixtureRequest
 ) -> None:
-    """The lake on the Drive emulator, which answers one request in ten (seeded) with 429, 500
-    or a dropped connection, through the whole run."""
+    """The lake on the Drive emulator, which answers one request in twenty (seeded) with 429,
+    500 or a dropped connection, through the whole run. Each call has 4 tries (gdrive_lake):
+    at this rate a call failing all of them is about one in 10^5."""
     lake = request.getfixturevalue("gdrive_lake")
     emulator = request.getfixturevalue("drive_emulator")
     write_day(lake)
-    dealt = emulator.inject_random(0.1, ("429", "500", "drop"), seed=10)
+    dealt = emulator.inject_random(0.05, ("429", "500", "drop"), seed=10)
 
     daily_pipeline(DAY)
 
     emulator.clear_faults()
-    assert {f.kind for f in dealt} == {"429", "500", "drop"}
+    assert {f.kind for f in dealt} == {"429", "500", "drop"}, dealt  # every kind struck
     converges(undisturbed)
 
 
