@@ -48,7 +48,7 @@ def _no_warehouse_reason() -> str | None:
     """Why there is no warehouse to read, without starting one: the dashboard never launches
     the embedded PostgreSQL (pdbi run does, and leaves it running)."""
     settings = get_settings()
-    if settings.database_url is not None:
+    if settings.database_url is not None or settings.reporting_url is not None:
         return None
     if (settings.data_dir / "pgdata" / "postmaster.pid").exists():
         return None
