@@ -227,17 +227,25 @@ def bench(
 
 @db_app.command("init")
 def db_init() -> None:
-    """Apply the pending migrations of sql/migrations. Reads PDBI_DATABASE_URL (unset: the
-    embedded PostgreSQL in PDBI_DATA_DIR, started on demand and reused)."""
+    """Apply the pending migrations of sql/migrations, then create the loader role (owns the
+    schemas) and the read-only reporting role. Reads PDBI_DATABASE_URL (unset: the embedded
+    PostgreSQL in PDBI_DATA_DIR, started on demand and reused), PDBI_LOADER_ROLE and
+    PDBI_REPORTING_ROLE."""
     from tasks.resources import postgres
 
     try:
         console.print(f"Using {postgres.check_database()}")
         with postgres.connect() as conn:
             applied = postgres.apply_migrations(conn)
+            roles = postgres.ensure_roles(conn)
     except PdbiError as exc:
         _fail(exc)
     console.print(f"Applied: {', '.join(applied)}" if applied else "Up to date.")
+    settings = get_settings()
+    console.print(
+        f"Roles: {settings.loader_role} owns the schemas, {settings.reporting_role} reads"
+        + (f" (created {', '.join(roles)})" if roles else "")
+    )
 
 
 @db_app.command("status")

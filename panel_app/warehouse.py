@@ -48,7 +48,7 @@ def _no_warehouse_reason() -> str | None:
     """Why there is no warehouse to read, without starting one: the dashboard never launches
     the embedded PostgreSQL (pdbi run does, and leaves it running)."""
     settings = get_settings()
-    if settings.database_url is not None:
+    if settings.database_url is not None or settings.reporting_url is not None:
         return None
     if (settings.data_dir / "pgdata" / "postmaster.pid").exists():
         return None
@@ -65,8 +65,7 @@ def read_queries(queries: dict[str, tuple[str, dict]]) -> dict[str, pd.DataFrame
         raise Unavailable(reason)
     frames: dict[str, pd.DataFrame] = {}
     try:
-        with postgres.connect() as conn:
-            conn.read_only = True
+        with postgres.connect_reporting() as conn:  # the read-only reporting role
             for name, (path, params) in queries.items():
                 with conn.cursor() as cur:
                     cur.execute(postgres.read_sql(path), params or None)

@@ -100,6 +100,8 @@ def _compose(relative: str, dim: Dimension) -> sql.Composed:
         "new_attrs": columns("i"),
         "cur_attrs": columns("cur"),
         "row_hash": sql.SQL("md5(json_build_array({})::text)").format(tracked),
+        "dim_name": sql.Literal(f"dw.{dim.table}"),  # as text, for pg_get_serial_sequence
+        "sk_name": sql.Literal(dim.surrogate),
     }
     if dim.stage_table:
         names["stage_table"] = sql.Identifier("stage", dim.stage_table)
@@ -157,7 +159,7 @@ def run_merge_step(conn: psycopg.Connection, step: str, run_date: date) -> Merge
     counts = _execute(conn, statement, {"run_date": run_date})
     if step in FACTS:  # the load of today's stage, then the re-pointing statements
         return MergeCounts(step, opened=counts[0], repointed=sum(counts[1:]))
-    return MergeCounts(step, opened=sum(counts))
+    return MergeCounts(step, opened=sum(max(c, 0) for c in counts))  # a LOCK counts -1
 
 
 @task(

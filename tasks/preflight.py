@@ -17,6 +17,7 @@ def check_prerequisites() -> list[str]:
     database = postgres.check_database()
     with postgres.connect() as conn:
         applied = postgres.apply_migrations(conn)
+        postgres.ensure_roles(conn)
     java = check_java()
     return [
         f"lake: {lake.url}",

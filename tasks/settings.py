@@ -28,6 +28,24 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PDBI_DATABASE_URL", "DATABASE_URL"),
         description="PostgreSQL URL; unset starts the embedded PostgreSQL (pgserver).",
     )
+    loader_role: str = Field(
+        default="pdbi_loader",
+        min_length=1,
+        max_length=63,
+        description="Role `pdbi db init` creates to own the stage, dw and meta schemas.",
+    )
+    reporting_role: str = Field(
+        default="pdbi_reporting",
+        min_length=1,
+        max_length=63,
+        description="Read-only role `pdbi db init` creates; the dashboard reads as it.",
+    )
+    reporting_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL URL the dashboard connects with (a login of the reporting role). "
+        "Unset: the embedded database is entered as the reporting role itself, a configured one "
+        "with PDBI_DATABASE_URL followed by SET ROLE to the reporting role.",
+    )
     data_dir: Path = Field(
         default=Path("data"),
         description="Local working folder: the embedded database and Spark scratch space.",

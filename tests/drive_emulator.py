@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import random
 import secrets
 import shutil
 import tempfile
@@ -55,6 +56,8 @@ class DriveEmulator:
         self.files: dict[str, dict[str, Any]] = {}
         self.uploads: dict[str, Upload] = {}
         self.faults: list[Fault] = []
+        self.random_faults: tuple[random.Random, float, tuple[str, ...]] | None = None
+        self.dealt: list[Fault] = []
         self.requests: list[dict[str, Any]] = []
         self.tokens: dict[str, float] = {}  # access token -> expiry (epoch seconds)
         self.issued: list[str] = []  # every access token ever granted (tests look for leaks)
@@ -103,9 +106,19 @@ class DriveEmulator:
             self.faults.append(fault)
         return fault
 
+    def inject_random(self, rate: float, kinds: tuple[str, ...], seed: int) -> list[Fault]:
+        """From now on, each request fails with probability `rate`, in a kind drawn from
+        `kinds`, by a seeded generator (the draws repeat; which request gets one depends on the
+        order the client's threads send them). Returns the faults dealt, as they are dealt."""
+        with self.lock:
+            self.random_faults = (random.Random(seed), rate, kinds)
+            self.dealt = []
+            return self.dealt
+
     def clear_faults(self) -> None:
         with self.lock:
             self.faults.clear()
+            self.random_faults = None
 
     def take_fault(self, request_line: str) -> Fault | None:
         with self.lock:
@@ -113,6 +126,12 @@ class DriveEmulator:
                 if fault.times != 0 and fault.match in request_line:
                     fault.times -= 1 if fault.times > 0 else 0
                     fault.hits += 1
+                    return fault
+            if self.random_faults is not None:
+                rng, rate, kinds = self.random_faults
+                if rng.random() < rate:
+                    fault = Fault(rng.choice(kinds), 0, request_line, hits=1)
+                    self.dealt.append(fault)
                     return fault
         return None
 

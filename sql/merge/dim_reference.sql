@@ -1,16 +1,53 @@
 -- dim_client, dim_plan, dim_date: reference dimensions, insert-only (no history to keep).
 -- grain: one row per client name / plan type / calendar day. params: none.
-insert into dw.dim_client (client_name)
-select distinct btrim(student_client)
-from stage.sessions
-where nullif(btrim(student_client), '') is not null
-on conflict (client_name) do nothing;
+-- New keys are numbered after the largest one, in name order, not drawn from the identity
+-- sequence: a sequence is not rolled back (nor spared by `on conflict do nothing`), so a killed
+-- or repeated merge would otherwise give the next new value another key than an undisturbed run.
+lock table dw.dim_client, dw.dim_plan in share row exclusive mode;
 
-insert into dw.dim_plan (plan_type)
-select distinct btrim(plan_type)
-from stage.subscriptions
-where nullif(btrim(plan_type), '') is not null
-on conflict (plan_type) do nothing;
+with incoming as (
+    select distinct btrim(student_client) as client_name
+    from stage.sessions
+    where nullif(btrim(student_client), '') is not null
+),
+new_clients as (
+    select client_name from incoming
+    except
+    select client_name from dw.dim_client
+)
+insert into dw.dim_client (client_key, client_name)
+select
+    greatest((select max(client_key) from dw.dim_client), 0)
+        + row_number() over (order by client_name collate "C"),
+    client_name
+from new_clients;
+
+with incoming as (
+    select distinct btrim(plan_type) as plan_type
+    from stage.subscriptions
+    where nullif(btrim(plan_type), '') is not null
+),
+new_plans as (
+    select plan_type from incoming
+    except
+    select plan_type from dw.dim_plan
+)
+insert into dw.dim_plan (plan_key, plan_type)
+select
+    greatest((select max(plan_key) from dw.dim_plan), 0)
+        + row_number() over (order by plan_type collate "C"),
+    plan_type
+from new_plans;
+
+-- inserts that rely on the identity default must not collide with the keys numbered above
+do $$
+begin
+    perform setval(pg_get_serial_sequence('dw.dim_client', 'client_key'),
+                   greatest((select max(client_key) from dw.dim_client), 1));
+    perform setval(pg_get_serial_sequence('dw.dim_plan', 'plan_key'),
+                   greatest((select max(plan_key) from dw.dim_plan), 1));
+end
+$$;
 
 with fact_days as (
     select meta.to_timestamp_or_null(session_start_time)::date as day from stage.sessions

@@ -28,9 +28,14 @@ where d.{sk} = p.today_sk
     and p.correct_today;
 
 -- opened: new keys valid since 1900-01-01 (so older facts find them), changed and returning
--- keys valid from run_date
-insert into {dim} ({key}, {attrs}, row_hash, valid_from, loaded_date)
+-- keys valid from run_date. Surrogate keys are numbered here, after the largest one, in
+-- business-key order, not drawn from the identity sequence: a sequence is not rolled back, so
+-- a merge killed after its insert would leave a gap and its rerun other keys than an
+-- undisturbed run (scd_plan.sql locks the dimension: one numbering at a time).
+insert into {dim} ({sk}, {key}, {attrs}, row_hash, valid_from, loaded_date)
 select
+    greatest((select max(d.{sk}) from {dim} as d), 0)
+        + row_number() over (order by i.{key}::text collate "C"),
     i.{key},
     {new_attrs},
     i.row_hash,
@@ -39,3 +44,8 @@ select
 from scd_plan as p
 join incoming as i using ({key})
 where p.open_new;
+
+-- inserts that rely on the identity default (by hand, in tests) must not collide with the keys
+-- numbered above: the sequence is moved past them (a rollback leaves it moved; harmless)
+select setval(pg_get_serial_sequence({dim_name}, {sk_name}), greatest(max({sk}), 1))
+from {dim};

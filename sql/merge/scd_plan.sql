@@ -6,6 +6,9 @@
 -- before any run of run_date: the one closed today, else the current one if opened earlier.
 -- "today" is a current version an earlier run of run_date opened: kept and corrected in place,
 -- or removed; never closed on the day it opened (no zero-length interval).
+-- One merge of {dim} at a time (readers are not blocked): the plan and the numbering of new
+-- surrogate keys in scd_apply.sql must see every committed version.
+lock table {dim} in share row exclusive mode;
 drop table if exists pg_temp.scd_plan;
 create temp table scd_plan on commit drop as
 with current_rows as (

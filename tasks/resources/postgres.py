@@ -177,6 +177,75 @@ def apply_migrations(conn: psycopg.Connection) -> list[str]:
         conn.commit()
 
 
+# --- roles ---------------------------------------------------------------------------------
+
+ROLES_LOCK = 7_130_002  # advisory lock id: one role setup at a time in this database
+
+
+def ensure_roles(conn: psycopg.Connection) -> list[str]:
+    """Create the loader and reporting roles when missing and grant what each may do; returns
+    the roles created. Roles are cluster-wide: another database may create one at the same
+    moment, which is fine (it exists, as wanted)."""
+    settings = get_settings()
+    names = {"loader": settings.loader_role, "reporting": settings.reporting_role}
+    identifiers = {key: sql.Identifier(name) for key, name in names.items()}
+    created: list[str] = []
+    try:
+        conn.execute("select pg_advisory_xact_lock(%s)", (ROLES_LOCK,))
+        existing = {r for (r,) in fetch_all(conn, read_sql("roles/existing.sql"),
+                                            {"names": list(names.values())})}  # fmt: skip
+        for key, name in names.items():
+            if name in existing:
+                continue
+            try:
+                with conn.transaction():
+                    conn.execute(_compose_sql(f"roles/create_{key}.sql", identifiers))
+                created.append(name)
+            except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+                pass  # created by another database's setup in the meantime
+        database = fetch_all(conn, "select current_database()")[0][0]
+        grants = _compose_sql(
+            "roles/grants.sql", {**identifiers, "database": sql.Identifier(database)}
+        )
+        conn.execute(grants)
+        conn.commit()
+    except psycopg.errors.InsufficientPrivilege as exc:
+        conn.rollback()
+        raise ConfigError(
+            f"cannot set up the roles {names['loader']} and {names['reporting']} "
+            f"({str(exc).splitlines()[0]}); run `pdbi db init` once as a user with CREATEROLE "
+            "who owns the database, or set PDBI_LOADER_ROLE and PDBI_REPORTING_ROLE to roles "
+            "that user may grant."
+        ) from None
+    return created
+
+
+def _compose_sql(relative: str, identifiers: dict[str, sql.Composable]) -> sql.Composed:
+    """A sql/ file with identifiers from settings composed in (never values, never data)."""
+    return sql.SQL(read_sql(relative)).format(**identifiers)  # type: ignore[arg-type]
+
+
+@contextmanager
+def connect_reporting() -> Iterator[psycopg.Connection]:
+    """A read-only connection as the reporting role, for the dashboard and analysts:
+    PDBI_REPORTING_URL; else the embedded database entered as that role; else
+    PDBI_DATABASE_URL followed by SET ROLE (the login must be a member of the role)."""
+    settings = get_settings()
+    if settings.reporting_url is not None:
+        url, set_role = settings.reporting_url.get_secret_value(), False
+    elif settings.database_url is None:
+        url = psycopg.conninfo.make_conninfo(database_url(), user=settings.reporting_role)
+        set_role = False
+    else:
+        url, set_role = database_url(), True
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        if set_role:
+            conn.execute(sql.SQL("set role {}").format(sql.Identifier(settings.reporting_role)))
+            conn.commit()
+        conn.read_only = True
+        yield conn
+
+
 def migration_status(conn: psycopg.Connection) -> list[tuple[str, str | None]]:
     """(file, applied_at or None) for every migration file."""
     exists = fetch_all(conn, "select to_regclass('meta.schema_migrations') is not null")[0][0]

@@ -113,6 +113,7 @@ def _database(admin_url: str, fill: bool) -> str:
     url = psycopg.conninfo.make_conninfo(admin_url, dbname=name)
     with psycopg.connect(url) as conn:
         postgres.apply_migrations(conn)
+        postgres.ensure_roles(conn)  # the dashboard reads as the reporting role
         if fill:
             fixture_warehouse.fill(conn)
     return url
