@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     )
     run_date: date = Field(default_factory=date.today, description="The day a run processes.")
     db_concurrency: int = Field(default=2, ge=1, description="Stage loads running at once.")
+    db_connect_wait_seconds: float = Field(
+        default=20,
+        ge=0,
+        description="How long a step keeps trying to connect while the database restarts or "
+        "fails over, before its task fails (and is retried); the preflight never waits.",
+    )
     timezone: str = Field(
         default="America/Sao_Paulo",
         description="The platform's day: a scheduled run given no run date processes the day "

@@ -85,9 +85,19 @@ def prefect_server_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def prefect_server(
     prefect_server_process: PrefectServer, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[PrefectServer]:
-    """The session's server as this test's Prefect API, in process and for subprocesses."""
+    """The session's server as this test's Prefect API, in process and for subprocesses.
+
+    Prefect keeps one events worker per process for "a running server", whatever its URL, and
+    task run states travel as events: it is drained before and after, so that this test's
+    events reach this server and later tests' events reach theirs."""
+    from prefect.events.worker import EventsWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    EventsWorker.drain_all(timeout=30, at_exit=False)
     monkeypatch.setenv("PREFECT_API_URL", prefect_server_process.api_url)
-    with temporary_settings({PREFECT_API_URL: prefect_server_process.api_url}):
-        yield prefect_server_process
+    try:
+        with temporary_settings({PREFECT_API_URL: prefect_server_process.api_url}):
+            yield prefect_server_process
+            EventsWorker.drain_all(timeout=30, at_exit=False)
+    finally:
+        EventsWorker.drain_all(timeout=30, at_exit=False)

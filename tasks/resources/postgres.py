@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -87,13 +88,26 @@ def connect(
     Connection errors propagate as they are: during a run they are transient and retried.
     application_name shows in pg_stat_activity, so an operator sees which step holds what.
     """
-    with psycopg.connect(
-        database_url(),
-        autocommit=autocommit,
-        connect_timeout=10,
-        application_name=application_name,
+    with _connect_waiting(
+        database_url(), autocommit=autocommit, application_name=application_name
     ) as conn:
         yield conn
+
+
+def _connect_waiting(url: str, **options: Any) -> psycopg.Connection:
+    """Connect, trying again for up to PDBI_DB_CONNECT_WAIT_SECONDS while the server is down
+    or starting: a restart or a failover costs a pause, not a failed task. Errors after the
+    connection is made (a terminated backend) still fail the task, which Prefect retries."""
+    deadline = time.monotonic() + get_settings().db_connect_wait_seconds
+    delay = 0.25
+    while True:
+        try:
+            return psycopg.connect(url, connect_timeout=10, **options)
+        except psycopg.OperationalError:
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 4.0)
 
 
 def check_database() -> str:
@@ -182,10 +196,25 @@ def apply_migrations(conn: psycopg.Connection) -> list[str]:
 ROLES_LOCK = 7_130_002  # advisory lock id: one role setup at a time in this database
 
 
-def ensure_roles(conn: psycopg.Connection) -> list[str]:
+def ensure_roles(conn: psycopg.Connection, attempts: int = 5) -> list[str]:
     """Create the loader and reporting roles when missing and grant what each may do; returns
-    the roles created. Roles are cluster-wide: another database may create one at the same
-    moment, which is fine (it exists, as wanted)."""
+    the roles created. A GRANT rewrites the catalog rows of every table in the schemas, and a
+    concurrent run's TRUNCATE of a stage table rewrites one of them too: PostgreSQL then says
+    "tuple concurrently updated", and the setup is simply done again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _ensure_roles_once(conn)
+        except psycopg.errors.InternalError_ as exc:
+            conn.rollback()
+            if "concurrently updated" not in str(exc) or attempt == attempts:
+                raise
+            time.sleep(0.2 * attempt)
+    return []
+
+
+def _ensure_roles_once(conn: psycopg.Connection) -> list[str]:
+    """Roles are cluster-wide: another database may create one at the same moment, which is
+    fine (it exists, as wanted)."""
     settings = get_settings()
     names = {"loader": settings.loader_role, "reporting": settings.reporting_role}
     identifiers = {key: sql.Identifier(name) for key, name in names.items()}
