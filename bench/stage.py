@@ -102,7 +102,7 @@ def _bench_entity(name: str, tmp: Path) -> list[dict]:
 def _warm_up(entity: Any) -> None:
     """GX builds its metric registry on first use (seconds): pay it before the clock starts."""
     from tasks.batch import read_batch
-    from tasks.validate import validate_batch
+    from tasks.file_validation import validate_batch
 
     record = {key: None for key in entity.columns}
     validate_batch(read_batch(entity, [(1, record)], "warm-up"), entity.name)

@@ -21,7 +21,7 @@ from tasks.batch import Batch
 from tasks.entities import Entity
 from tasks.resources import postgres
 from tasks.resources.lake import Lake
-from tasks.validate import Verdict, sanitize
+from tasks.validate import sanitize
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,10 @@ def quarantine_name(entity: Entity, run_date: date) -> str:
     return f"{run_date.isoformat()}/{entity.name}.jsonl"
 
 
-def collect_rejects(batch: Batch, verdict: Verdict) -> list[Reject]:
+def collect_rejects(batch: Batch, failures: dict[int, list[str]]) -> list[Reject]:
     """Rows rejected while reading and rows failing a critical expectation, by source row."""
     reasons = {row: list(found) for row, found in batch.rejected.items()}
-    for row, failed in verdict.failures.items():
+    for row, failed in failures.items():
         reasons.setdefault(row, []).extend(failed)
     rejects = []
     for row in sorted(reasons):

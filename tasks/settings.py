@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     )
     run_date: date = Field(default_factory=date.today, description="The day a run processes.")
     db_concurrency: int = Field(default=2, ge=1, description="Stage loads running at once.")
+    stage_chunk_rows: int = Field(
+        default=100_000,
+        ge=1,
+        description="Records a stage load reads, validates and copies at a time: its memory "
+        "bound (a file is never held whole).",
+    )
     db_connect_wait_seconds: float = Field(
         default=20,
         ge=0,

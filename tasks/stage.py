@@ -2,18 +2,21 @@
 
 Per source, one transaction holds the truncate, the COPY of each file's valid rows, the rejected
 rows, the load counts and the validation summaries: a crash or a failed suite leaves the previous
-stage intact. Before the commit the warehouse counts again what it holds of each file, and rows
-read = rows loaded + rows rejected must hold. Rejected rows also go to the lake, one JSON line
-each in quarantine/<day>/<source>.jsonl, with the expectations they failed.
+stage intact. A file goes through in chunks of PDBI_STAGE_CHUNK_ROWS records (read, validated,
+copied), so memory stays bounded whatever the file's size. Before the commit the warehouse
+counts again what it holds of each file, and rows read = rows loaded + rows rejected must hold.
+Rejected rows also go to the lake, one JSON line each in quarantine/<day>/<source>.jsonl, with
+the expectations they failed.
 """
 
 from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, astuple, dataclass, field
 from datetime import date
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -31,6 +34,7 @@ from psycopg.types.json import Jsonb
 from tasks.batch import Batch, read_batch
 from tasks.entities import SOURCES, Entity
 from tasks.errors import DataError
+from tasks.file_validation import FileValidation
 from tasks.parse import as_text, iter_records
 from tasks.quarantine import (
     Reject,
@@ -42,13 +46,8 @@ from tasks.quarantine import (
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.retry import transient_retries
-from tasks.validate import (
-    Verdict,
-    over_threshold,
-    parameter_names,
-    reject_threshold,
-    validate_batch,
-)
+from tasks.settings import get_settings
+from tasks.validate import Verdict, over_threshold, parameter_names, reject_threshold
 
 COPY_ROWS = 100_000  # rows per CSV block sent to COPY
 _CSV = pa_csv.WriteOptions(include_header=False)  # nulls unquoted, strings quoted: NULL vs ''
@@ -108,19 +107,31 @@ def load_file(
     run_date: date,
     parameters: dict[str, Any] | None = None,
 ) -> FileLoad:
-    """Validate one file; add its valid rows to stage (truncated by the caller), its rejects,
-    counts and validation summary to meta. Raises SuiteFailed above the threshold."""
-    started = time.perf_counter()
-    batch = read_batch(entity, records, source)
-    read_at = time.perf_counter()
-    verdict = validate_batch(batch, entity.name, parameters)
-    rejects = collect_rejects(batch, verdict)
+    """Validate one file and add its valid rows to stage (truncated by the caller), its
+    rejects, counts and validation summary to meta, PDBI_STAGE_CHUNK_ROWS records at a time.
+    Raises SuiteFailed above the threshold; the caller rolls back what the chunks copied."""
+    validation = FileValidation(entity.name, source, parameters)
+    seconds = dict.fromkeys(("read", "validate", "copy"), 0.0)
+    rejects: list[Reject] = []
+    read = 0
+    clock = time.perf_counter()
+    for chunk in _chunks(records, get_settings().stage_chunk_rows):
+        batch = read_batch(entity, chunk, source)
+        clock = _tick(seconds, "read", clock)
+        chunk_rejects = collect_rejects(batch, validation.add(batch))
+        clock = _tick(seconds, "validate", clock)
+        copy_rows(conn, entity, batch, {r.source_row for r in chunk_rejects}, source, load_id)
+        clock = _tick(seconds, "copy", clock)
+        rejects += chunk_rejects
+        read += batch.read
+    verdict = validation.finish()
+    clock = _tick(seconds, "validate", clock)
     threshold = reject_threshold(entity.name)
-    counts = LoadCounts(entity.name, source, batch.read, batch.read - len(rejects), len(rejects))
-    load = FileLoad(counts, verdict, rejects, threshold)
-    load.seconds = {"read": read_at - started, "validate": time.perf_counter() - read_at}
-    reasons = {r.source_row: r.reasons for r in rejects}
-    problem = over_threshold(source, entity.name, batch.read, reasons, threshold)
+    counts = LoadCounts(entity.name, source, read, read - len(rejects), len(rejects))
+    load = FileLoad(counts, verdict, rejects, threshold, seconds)
+    problem = over_threshold(
+        source, entity.name, read, {r.source_row: r.reasons for r in rejects}, threshold
+    )
     if verdict.broken:
         problem = (
             f"{source}: the {entity.name} suite failed as a whole: {'; '.join(verdict.broken)}."
@@ -128,21 +139,31 @@ def load_file(
     if problem:
         where = f"quarantine/{quarantine_name(entity, run_date)}"
         raise SuiteFailed(f"{problem} The rejected rows are in {where} of the lake.", load)
-    copy_at = time.perf_counter()
-    copy_rows(conn, entity, batch, reasons, source, load_id)
     write_rejects(conn, entity, rejects, source, load_id, run_date)
     reconcile(conn, entity, counts, load_id)
     conn.execute(postgres.read_sql("meta/load_counts.sql"), _count_params(load, load_id, run_date))
     record_validation(conn, load, load_id, run_date, "loaded")
-    load.seconds["copy"] = time.perf_counter() - copy_at
+    _tick(seconds, "copy", clock)
     return load
+
+
+def _chunks(records: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    it = iter(records)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _tick(seconds: dict[str, float], part: str, since: float) -> float:
+    now = time.perf_counter()
+    seconds[part] += now - since
+    return now
 
 
 def copy_rows(
     conn: psycopg.Connection,
     entity: Entity,
     batch: Batch,
-    rejected: dict[int, Any],
+    rejected: set[int],
     source: str,
     load_id: str,
 ) -> int:

@@ -1,8 +1,8 @@
 """Great Expectations decides which rows are fit for stage.
 
 Each source has a suite in `expectations/<name>.json` (GX 1.x format, reviewed as JSON, never
-written in Python). A file is validated as one pandas batch, so that uniqueness holds across the
-whole file, indexed by its source row: GX's per-row results then name the rows directly.
+written in Python). Frames are indexed by source row, so GX's per-row results name the rows
+directly; tasks/file_validation.py runs a suite over a file chunk by chunk.
 
 An expectation's `severity` says what a failure does: `critical` rejects every row it flags;
 `warning` and `info` are measured and reported (Data Docs, meta.validation_results) but the rows
@@ -20,6 +20,7 @@ from typing import Any
 
 import great_expectations as gx
 import pandas as pd
+from great_expectations.core import ExpectationSuiteValidationResult
 from great_expectations.data_context.types.base import (
     DataContextConfig,
     InMemoryStoreBackendDefaults,
@@ -28,7 +29,6 @@ from great_expectations.data_context.types.base import (
 from great_expectations.execution_engine import pandas_execution_engine
 from great_expectations.validator.v1_validator import Validator
 
-from tasks.batch import Batch
 from tasks.errors import ConfigError
 from tasks.settings import get_settings
 
@@ -69,15 +69,22 @@ def suite_definition(name: str) -> dict[str, Any]:
     return json.loads(_definition(name))
 
 
-def load_suite(name: str, parameters: dict[str, Any] | None = None) -> gx.ExpectationSuite:
-    """A fresh ExpectationSuite object (suites are never shared between threads). With
-    `parameters`, expectations whose parameter has no value are left out: a check against a
-    reference file that is missing is not evaluated rather than failed."""
+def expectations_for(name: str, given: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The suite's expectations as its JSON spells them. With `given` parameters, expectations
+    whose parameter has no value are left out: a check against a reference file that is missing
+    is not evaluated rather than failed."""
+    expectations = suite_definition(name)["expectations"]
+    if given is None:
+        return expectations
+    return [e for e in expectations if _parameters_of(e) <= given.keys()]
+
+
+def load_suite(name: str, expectations: list[dict[str, Any]] | None = None) -> gx.ExpectationSuite:
+    """A fresh ExpectationSuite object (suites are never shared between threads), of all the
+    suite's expectations or of those given."""
     definition = suite_definition(name)
-    if parameters is not None:
-        definition["expectations"] = [
-            e for e in definition["expectations"] if _parameters_of(e) <= parameters.keys()
-        ]
+    if expectations is not None:
+        definition["expectations"] = expectations
     return gx.ExpectationSuite(**definition)
 
 
@@ -120,8 +127,12 @@ def reject_threshold(name: str) -> float:
 
 def suite_columns(name: str) -> list[str]:
     """The columns the suite looks at, in the order it first names them."""
+    return columns_of(suite_definition(name)["expectations"])
+
+
+def columns_of(expectations: list[dict[str, Any]]) -> list[str]:
     columns: dict[str, None] = {}
-    for expectation in suite_definition(name)["expectations"]:
+    for expectation in expectations:
         kwargs = expectation["kwargs"]
         for column in kwargs.get("column_list") or [
             kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs
@@ -130,27 +141,13 @@ def suite_columns(name: str) -> list[str]:
     return list(columns)
 
 
-def validate_batch(batch: Batch, name: str, parameters: dict[str, Any] | None = None) -> Verdict:
-    """Validate a file's batch: a frame of the columns the suite names, indexed by source row.
-
-    Columns are pandas categoricals built by pyarrow's dictionary encoding: GX filters the whole
-    frame once per metric, and taking integer codes costs a fraction of taking Python strings
-    (a validation of a million rows runs about twice as fast; the results are the same)."""
-    index = pd.Index(batch.rows, dtype="int64")
-    frame = pd.DataFrame(
-        {
-            column: pd.Categorical(batch.arrays[column].dictionary_encode().to_pandas())
-            for column in suite_columns(name)
-        },
-        index=index,
-    )
-    return validate_frame(frame, name, parameters)
-
-
-def validate_frame(
-    frame: pd.DataFrame, name: str, parameters: dict[str, Any] | None = None
-) -> Verdict:
-    """Run the suite on a frame indexed by source row; map critical failures to rows."""
+def run_suite(
+    frame: pd.DataFrame,
+    name: str,
+    expectations: list[dict[str, Any]],
+    given: dict[str, Any],
+) -> ExpectationSuiteValidationResult:
+    """GX's result for these expectations of the suite on a frame indexed by source row."""
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
         progress_bars=ProgressBarsConfig(globally=False),
@@ -164,33 +161,38 @@ def validate_frame(
     # The v1 Validator is what ValidationDefinition.run uses, minus storing the result in the
     # context, which serialises every per-row list: pdbi stores a trimmed result itself.
     validator = Validator(batch, RESULT_FORMAT, batch_parameters={"dataframe": frame})
-    given = {k: v for k, v in (parameters or {}).items() if v is not None}
-    result = validator.validate_expectation_suite(load_suite(name, given), given)
+    return validator.validate_expectation_suite(load_suite(name, expectations), given)
+
+
+def verdict_of(result: ExpectationSuiteValidationResult, name: str, trim: bool = True) -> Verdict:
+    """Map critical failures to rows; `trim` keeps the result as JSON without per-row lists."""
     failures: dict[int, list[str]] = {}
     warned: set[int] = set()
     unexpected: dict[str, int] = {}
     broken: list[str] = []
+    rows = 0
     for outcome in result.results:
         config = outcome.expectation_config
         what = label(config.type, config.kwargs)
-        rows = outcome.result.get("unexpected_index_list")
+        index = outcome.result.get("unexpected_index_list")
+        rows = max(rows, outcome.result.get("element_count") or 0)
         critical = config.severity == "critical"
         if outcome.exception_info.get("raised_exception"):
             broken.append(f"{what} raised {outcome.exception_info.get('exception_message')}")
-        elif rows is None:
+        elif index is None:
             if critical and not outcome.success:
                 broken.append(what)
         else:
-            unexpected[what] = len(rows)
+            unexpected[what] = outcome.result.get("unexpected_count", len(index))
             if critical:
-                for row in rows:
+                for row in index:
                     failures.setdefault(int(row), []).append(what)
             else:
-                warned.update(int(row) for row in rows)
-    trimmed = _trim(result, name)
+                warned.update(int(row) for row in index)
+    trimmed = _trim(result, name) if trim else {}
     return Verdict(
-        name, bool(result.success), len(frame), failures, frozenset(warned), unexpected, broken,
-        trimmed,
+        name, bool(result.success), rows, failures, frozenset(warned), unexpected,
+        broken, trimmed,
     )  # fmt: skip
 
 

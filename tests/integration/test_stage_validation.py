@@ -264,3 +264,47 @@ def test_stage_flow_loads_the_others_when_one_source_fails(
     )
     assert fetch(migrated, "select count(*) from stage.courses") == [(0,)]
     assert get_lake().exists("reports", "data_docs/index.html")
+
+
+def chunks_of(monkeypatch: pytest.MonkeyPatch, rows: int) -> None:
+    from tasks.settings import get_settings
+
+    monkeypatch.setenv("PDBI_STAGE_CHUNK_ROWS", str(rows))
+    get_settings.cache_clear()
+
+
+def test_a_file_larger_than_a_chunk_loads_as_if_whole(
+    migrated: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rejects in several chunks, a duplicate across chunks (a warning), one transaction."""
+    chunks_of(monkeypatch, 7)
+    allow(monkeypatch, students=0.05)
+    records = students(60, {3, 30})
+    records[49] = {"Id": "s4", "City": "Natal"}  # row 50 repeats row 4's id, six chunks later
+    put("students.json", records)
+    (load,) = stage_source(SOURCES["students"], DAY, "load-1")
+    expected = [(r["Id"], i) for i, r in enumerate(records, 1) if "Id" in r]
+    assert fetch(migrated, "select id, source_row from stage.students order by 2") == expected
+    assert fetch(migrated, "select source_row from meta.rejected_rows order by 1") == [(3,), (30,)]
+    ids = [r["Id"] for r in records if "Id" in r]
+    duplicated = sum(1 for i in ids if ids.count(i) > 1)
+    assert load.verdict.unexpected["expect_column_values_to_be_unique(id)"] == duplicated == 2
+    assert load.verdict.unexpected["expect_column_values_to_not_be_null(id)"] == 2
+    assert load.counts == LoadCounts("students", load.counts.source_file, 60, 58, 2)
+    (result,) = fetch(migrated, "select result from meta.validation_results")
+    by_type = {r["expectation_config"]["type"]: r for r in result[0]["results"]}
+    assert by_type["expect_table_row_count_to_be_between"]["result"]["observed_value"] == len(records)
+
+
+def test_a_failing_chunk_leaves_stage_as_it_was(
+    migrated: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first chunks were copied before the last one broke the threshold: all roll back."""
+    put("students.json", students(10))
+    stage_source(SOURCES["students"], DAY, "load-1")
+    chunks_of(monkeypatch, 10)
+    put("students.json", students(100, {95, 96, 97}))
+    with pytest.raises(DataError, match=r"3 of 100 rows"):
+        stage_source(SOURCES["students"], DAY, "load-2")
+    assert [r[0] for r in fetch(migrated, "select load_id from stage.students")] == ["load-1"] * 10
+    assert fetch(migrated, "select count(*) from meta.rejected_rows") == [(0,)]

@@ -12,6 +12,7 @@ import pytest
 
 from tasks.batch import read_batch
 from tasks.entities import SOURCES
+from tasks.file_validation import validate_batch
 from tasks.parse import iter_records
 from tasks.settings import get_settings
 from tasks.validate import (
@@ -19,7 +20,6 @@ from tasks.validate import (
     load_suite,
     reject_threshold,
     suite_definition,
-    validate_batch,
 )
 
 SEVERITIES = {"critical", "warning", "info"}
