@@ -74,21 +74,9 @@ def union_seconds(intervals: list[tuple[datetime, datetime]]) -> float:
 
 def task_intervals(flow_run_id: UUID) -> list[tuple[datetime, datetime]]:
     """(start, end) of every task run of the flow run and of its subflows."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowRunFilter,
-        FlowRunFilterId,
-        FlowRunFilterParentFlowRunId,
-    )
+    from tasks.run_history import task_runs
 
-    with get_client(sync_client=True) as client:
-        children = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(
-                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id])
-            )
-        )
-        ids = [flow_run_id, *(c.id for c in children)]
-        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)))
+    runs = task_runs(flow_run_id)
     return [(r.start_time, r.end_time) for r in runs if r.start_time and r.end_time]
 
 

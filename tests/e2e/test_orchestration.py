@@ -31,6 +31,7 @@ from tasks.entities import ENTITIES
 from tasks.generate import generate
 from tasks.resources import postgres
 from tasks.resources.lake import get_lake
+from tasks.run_history import task_runs
 from tests.e2e.expected import expected_outputs, students_flat
 
 if TYPE_CHECKING:
@@ -55,30 +56,6 @@ def artifacts(flow_run_id: UUID) -> dict[str, Any]:
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(artifact_filter=flt)
     return {a.key: json.loads(a.data) if a.type == "table" else a.data for a in found if a.key}
-
-
-def task_runs(flow_run_id: UUID, name: str) -> list[Any]:
-    """Task runs called `name` in the flow run or its subflows."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowRunFilter,
-        FlowRunFilterId,
-        FlowRunFilterParentFlowRunId,
-        TaskRunFilter,
-        TaskRunFilterName,
-    )
-
-    with get_client(sync_client=True) as client:
-        children = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(
-                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id])
-            )
-        )
-        ids = [flow_run_id, *(c.id for c in children)]
-        return client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)),
-            task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=[name])),
-        )
 
 
 def state_names(task_run_id: UUID) -> list[str]:

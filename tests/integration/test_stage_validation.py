@@ -292,8 +292,8 @@ def test_a_file_larger_than_a_chunk_loads_as_if_whole(
     assert load.verdict.unexpected["expect_column_values_to_not_be_null(id)"] == 2
     assert load.counts == LoadCounts("students", load.counts.source_file, 60, 58, 2)
     (result,) = fetch(migrated, "select result from meta.validation_results")
-    by_type = {r["expectation_config"]["type"]: r for r in result[0]["results"]}
-    assert by_type["expect_table_row_count_to_be_between"]["result"]["observed_value"] == len(records)
+    by_type = {r["expectation_config"]["type"]: r["result"] for r in result[0]["results"]}
+    assert by_type["expect_table_row_count_to_be_between"]["observed_value"] == len(records)
 
 
 def test_a_failing_chunk_leaves_stage_as_it_was(
