@@ -7,6 +7,7 @@ from prefect.runtime import flow_run
 
 from flows.stage import load_stage
 from flows.warehouse import merge_warehouse
+from tasks.analytics.current import analytics_inputs, reuse_published
 from tasks.analytics.run import run_analytics
 from tasks.backup import backup_raw
 from tasks.export import export_for_spark
@@ -38,8 +39,11 @@ def daily_pipeline(run_date: RunDate | None = None) -> RunSummary:
         merged = merge_warehouse(run_date) if new_files.sources else []
         record_ingested(new_files, load_id)
         students = export_for_spark(run_date)
-        outputs = run_analytics(run_date, students)
-        published = publish_outputs(outputs, run_date)
+        inputs = analytics_inputs(run_date, students)
+        published = reuse_published(run_date, inputs)  # the same inputs: Spark is skipped
+        if published is None:
+            outputs = run_analytics(run_date, students, inputs)
+            published = publish_outputs(outputs, run_date)
         backup_raw(new_files)
         link_data_docs(run_date)
-        return summarize_run(run_date, staged, merged, published, outputs["_events"])
+        return summarize_run(run_date, staged, merged, published.outputs, published.events)

@@ -8,6 +8,7 @@ file-level result by the expectation's own GX code (`_validate` over the summed 
 ones (uniqueness, table row count, any other kind) need the whole file: the columns they name are
 kept, as Arrow arrays, and they run once when the file ends. They can only warn: the rows they
 would flag were copied chunks ago, and duplicates are the merge's business (latest wins).
+Warnings against a reference list (the day's subject ids) run once per file too, for speed.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tasks.validate import (
     columns_of,
     expectations_for,
     label,
+    parameters_of,
     run_suite,
     verdict_of,
 )
@@ -49,6 +51,14 @@ def is_row_level(expectation: dict[str, Any]) -> bool:
     return issubclass(get_expectation_impl(kind), ColumnMapExpectation) and kind not in CROSS_ROW
 
 
+def per_chunk(expectation: dict[str, Any]) -> bool:
+    """Row-level, and worth running per chunk: a warning checked against a reference list
+    (`{"$PARAMETER": "ids_of_subjects"}`, thousands of ids) runs once per file instead, as GX
+    re-serialises the list several times per validation (seconds each time)."""
+    warning = expectation.get("severity", "critical") != "critical"
+    return is_row_level(expectation) and not (warning and parameters_of(expectation))
+
+
 class FileValidation:
     """`add(batch)` per chunk returns the chunk's critical failures (source row -> reasons);
     `finish()` runs the cross-row expectations and returns the file's Verdict."""
@@ -58,8 +68,8 @@ class FileValidation:
         self.given = {k: v for k, v in (parameters or {}).items() if v is not None}
         expectations = expectations_for(name, self.given)
         self.order = [label(e["type"], e["kwargs"]) for e in expectations]
-        self.row_level = [e for e in expectations if is_row_level(e)]
-        self.file_level = [e for e in expectations if not is_row_level(e)]
+        self.row_level = [e for e in expectations if per_chunk(e)]
+        self.file_level = [e for e in expectations if not per_chunk(e)]
         for e in self.file_level:
             if e.get("severity", "critical") == "critical":
                 raise ConfigError(

@@ -13,6 +13,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.analytics.current import Published
 from tasks.analytics.manifest import MANIFEST_NAME, quarantine_name
 from tasks.resources.lake import get_lake
 from tasks.retry import transient_retries
@@ -39,5 +40,5 @@ def publish_files(outputs: dict[str, dict], run_date: date) -> dict[str, int]:
     cache_policy=NO_CACHE,
     tags=["publish"],
 )
-def publish_outputs(outputs: dict[str, dict], run_date: date) -> dict[str, int]:
-    return publish_files(outputs, run_date)
+def publish_outputs(outputs: dict[str, dict], run_date: date) -> Published:
+    return Published(publish_files(outputs, run_date), outputs["_events"])

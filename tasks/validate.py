@@ -76,7 +76,7 @@ def expectations_for(name: str, given: dict[str, Any] | None = None) -> list[dic
     expectations = suite_definition(name)["expectations"]
     if given is None:
         return expectations
-    return [e for e in expectations if _parameters_of(e) <= given.keys()]
+    return [e for e in expectations if parameters_of(e) <= given.keys()]
 
 
 def load_suite(name: str, expectations: list[dict[str, Any]] | None = None) -> gx.ExpectationSuite:
@@ -88,7 +88,7 @@ def load_suite(name: str, expectations: list[dict[str, Any]] | None = None) -> g
     return gx.ExpectationSuite(**definition)
 
 
-def _parameters_of(expectation: dict[str, Any]) -> set[str]:
+def parameters_of(expectation: dict[str, Any]) -> set[str]:
     return {
         value["$PARAMETER"]
         for value in expectation["kwargs"].values()

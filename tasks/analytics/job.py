@@ -142,6 +142,7 @@ def run_job(
     students: str | DataFrame,
     out_dir: Path,
     run_date: date,
+    inputs: str | None = None,
 ) -> dict[str, dict]:
     """Read the events once, write every output, the malformed sample and the manifest.
 
@@ -173,7 +174,7 @@ def run_job(
         lines = outputs.malformed_sample(day, SAMPLE_LIMIT) if counts["malformed"] else []
         sample = write_sample(lines, out_dir / SAMPLE_NAME)
         manifest = out_dir / MANIFEST_NAME
-        write_manifest(build_manifest(run_date, files, counts, sample), manifest)
+        write_manifest(build_manifest(run_date, files, counts, sample, inputs), manifest)
         return {**files, "_events": counts, "_sample": sample, "_manifest": {"path": str(manifest)}}
     finally:
         for frame in (today, known, day):

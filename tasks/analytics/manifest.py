@@ -1,9 +1,10 @@
 """The manifest beside the outputs: what a run wrote, so a reader can trust what it reads.
 
-It names the run date, every output's rows, size and sha256, the event counts (read, malformed,
-anonymous, identified, without a country) and the quarantined sample of malformed lines. It is
-published last: a reader who sees a new manifest sees the files it describes. It holds no clock
-time, so rerunning a day over the same input writes the same bytes.
+It names the run date, the digest of the inputs the outputs were made from, every output's rows,
+size and sha256, the event counts (read, malformed, anonymous, identified, without a country)
+and the quarantined sample of malformed lines. It is published last: a reader who sees a new
+manifest sees the files it describes. It holds no clock time, so rerunning a day over the same
+input writes the same bytes.
 """
 
 from __future__ import annotations
@@ -41,11 +42,14 @@ def build_manifest(
     outputs: dict[str, dict],
     events: dict[str, int],
     sample: dict,
+    inputs: str | None = None,
 ) -> dict:
-    """`outputs` and `sample` are the job's {"path", "rows"} entries; files named as published."""
+    """`outputs` and `sample` are the job's {"path", "rows"} entries; files named as published.
+    `inputs` is the digest of what they were made from (tasks/analytics/current.py)."""
     files = {Path(o["path"]).name: file_entry(Path(o["path"]), o["rows"]) for o in outputs.values()}
     return {
         "run_date": run_date.isoformat(),
+        "inputs": inputs,
         "outputs": dict(sorted(files.items())),
         "events": dict(sorted(events.items())),
         "malformed_sample": {

@@ -32,7 +32,9 @@ def day_event_files(run_date: date) -> list[str]:
     return names
 
 
-def analyse_day(run_date: date, students_name: str | None) -> dict[str, dict]:
+def analyse_day(
+    run_date: date, students_name: str | None, inputs: str | None = None
+) -> dict[str, dict]:
     """Run the job over the day's events and the warehouse's students; outputs stay local.
 
     students_name is the Parquet export in the temp zone, or None to read the warehouse by JDBC
@@ -47,13 +49,16 @@ def analyse_day(run_date: date, students_name: str | None) -> dict[str, dict]:
     )
     with spark_session(f"pdbi-analytics-{run_date.isoformat()}") as spark:
         source = students or read_warehouse_students(spark, postgres.database_url())
-        return run_job(spark, events, source, scratch / "analytics", run_date)
+        return run_job(spark, events, source, scratch / "analytics", run_date, inputs)
 
 
 @task(cache_policy=NO_CACHE, tags=["spark"])
-def run_analytics(run_date: date, students_name: str | None) -> dict[str, dict]:
-    """No retries: a Spark failure here is a bug or bad input, not a blip."""
-    outputs = analyse_day(run_date, students_name)
+def run_analytics(
+    run_date: date, students_name: str | None, inputs: str | None = None
+) -> dict[str, dict]:
+    """No retries: a Spark failure here is a bug or bad input, not a blip. `inputs` (the
+    digest of what the outputs are made from) goes into the manifest."""
+    outputs = analyse_day(run_date, students_name, inputs)
     logger = get_run_logger()
     logger.info("spark outputs: %s", {k: v.get("rows") for k, v in outputs.items()})
     logger.info("events: %s", outputs["_events"])

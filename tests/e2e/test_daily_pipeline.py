@@ -20,6 +20,7 @@ from flows.daily import daily_pipeline
 from tasks.generate import generate
 from tasks.resources import postgres
 from tasks.resources.lake import get_lake
+from tasks.run_history import task_runs
 from tests.conftest import IN_CI, SERVER_URL, clear_caches
 from tests.e2e.expected import event_counts, expected_outputs
 
@@ -158,6 +159,10 @@ def _student_ids(lake_root: Path) -> set[str]:
     return set(students_flat(lake_root / "transactional" / DAY.isoformat()))
 
 
+def spark_runs(flow_run_id: uuid.UUID) -> list:
+    return [r for r in task_runs(flow_run_id) if r.name.startswith("run_analytics-")]
+
+
 @pytest.mark.parametrize("database_url", ["server"], indirect=True)
 def test_rerunning_a_day_changes_nothing(database_url: str) -> None:
     generate(get_lake(), scale=0.01, seed=5, run_date=DAY)
@@ -165,6 +170,16 @@ def test_rerunning_a_day_changes_nothing(database_url: str) -> None:
     first_dw = warehouse_dump()
     published = [*HEADERS, *NEW_HEADERS, "manifest.json"]
     first_files = {n: get_lake().read_bytes("analytics", n) for n in published}
-    daily_pipeline(DAY)
+    second = daily_pipeline(DAY, return_state=True)
     assert warehouse_dump() == first_dw
+    assert {n: get_lake().read_bytes("analytics", n) for n in published} == first_files
+    # nothing new and the same inputs: the published outputs stand, Spark does not run
+    assert not spark_runs(second.state_details.flow_run_id)
+    manifest = json.loads(first_files["manifest.json"])
+    assert second.result().outputs == {n: e["rows"] for n, e in manifest["outputs"].items()}
+    assert second.result().events == manifest["events"]
+    # an output gone from the lake: the job runs again and writes the same bytes
+    get_lake().remove("analytics", "full.csv")
+    third = daily_pipeline(DAY, return_state=True)
+    assert spark_runs(third.state_details.flow_run_id)
     assert {n: get_lake().read_bytes("analytics", n) for n in published} == first_files

@@ -1,0 +1,93 @@
+"""Whether the analytics zone already holds the day's outputs of the very same inputs.
+
+A rerun with nothing new must not pay for Spark again. The outputs are a function of three
+things: the day's raw event files, the warehouse's students (the Parquet export) and the job's
+code. Their digest goes into the published manifest as `inputs`; a run whose digest matches the
+manifest's, for the same day, with every file the manifest names present at its recorded size,
+keeps what is published. Like dbt's state comparison, it compares content, not clocks. With
+PDBI_JDBC_JAR set Spark reads the warehouse live and there is no export to digest: the job runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import metadata
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.analytics.manifest import MANIFEST_NAME
+from tasks.backup import recorded_raw
+from tasks.resources import postgres
+from tasks.resources.lake import Lake, get_lake
+from tasks.retry import transient_retries
+
+JOB_SOURCES = Path(__file__).parent  # the job's code: a change of it is a change of outputs
+
+
+@dataclass
+class Published:
+    """What the analytics zone holds for the day: rows per CSV and the events counted."""
+
+    outputs: dict[str, int] = field(default_factory=dict)
+    events: dict[str, int] = field(default_factory=dict)
+    reused: bool = False
+
+
+def job_digest() -> str:
+    digest = hashlib.sha256(metadata.version("pdbi").encode())
+    for path in sorted(JOB_SOURCES.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def inputs_digest(lake: Lake, run_date: date, students_name: str) -> str:
+    """The digest of the raw files recorded for the day, the students export and the job."""
+    with postgres.connect(application_name="pdbi-analytics-inputs") as conn:
+        raw = sorted(recorded_raw(conn, run_date).items())
+    parts = {"raw": raw, "students": lake.fingerprint("temp", students_name), "job": job_digest()}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def published_for(lake: Lake, run_date: date, inputs: str) -> Published | None:
+    """The published outputs when the manifest says they are the day's, of these inputs, and
+    every file it names is there at its size; else None."""
+    if not lake.exists("analytics", MANIFEST_NAME):
+        return None
+    manifest = json.loads(lake.read_bytes("analytics", MANIFEST_NAME))
+    if manifest.get("run_date") != run_date.isoformat() or manifest.get("inputs") != inputs:
+        return None
+    sizes = lake.sizes("analytics", "*.csv")
+    sample = manifest["malformed_sample"]
+    zone, name = sample["file"].split("/", 1)
+    if not lake.exists(zone, name) or lake.size(zone, name) != sample["bytes"]:
+        return None
+    if any(sizes.get(name) != entry["bytes"] for name, entry in manifest["outputs"].items()):
+        return None
+    rows = {name: int(entry["rows"]) for name, entry in manifest["outputs"].items()}
+    return Published(rows, manifest["events"], reused=True)
+
+
+@task(**transient_retries(), cache_policy=NO_CACHE, tags=["analytics"])
+def analytics_inputs(run_date: date, students_name: str | None) -> str | None:
+    """The digest of what the day's outputs are made from; None when Spark reads by JDBC."""
+    if students_name is None:
+        return None
+    return inputs_digest(get_lake(), run_date, students_name)
+
+
+@task(**transient_retries(), cache_policy=NO_CACHE, tags=["analytics"])
+def reuse_published(run_date: date, inputs: str | None) -> Published | None:
+    """The day's published outputs if they were made from these inputs: Spark is skipped."""
+    published = None if inputs is None else published_for(get_lake(), run_date, inputs)
+    if published is not None:
+        get_run_logger().info(
+            "analytics/ already holds %s's outputs of the same inputs (manifest.json): "
+            "Spark is skipped",
+            run_date,
+        )
+    return published
