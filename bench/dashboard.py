@@ -27,20 +27,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench.chromium import CHROMIUM, CHROMIUM_ARGS
 from tasks.generate import generate
 from tasks.resources.lake import Lake
 from tasks.settings import CASE_STUDY_DATE
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 REPEATS = 5  # warm navigations per page; the median is reported
 STUDENT_COLUMNS = ("student_id", "state", "city", "university", "course")
 
@@ -151,7 +143,7 @@ def time_pages(url: str, repeats: int = REPEATS) -> dict[str, list[float]]:
 
     times: dict[str, list[float]] = {name: [] for name in DRAWN}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             for _ in range(repeats):
                 for name, test in DRAWN.items():

@@ -27,19 +27,11 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from psycopg import sql
 
+from bench.chromium import CHROMIUM, CHROMIUM_ARGS
 from tasks.resources import postgres
 from tests.browser import fixture_day, fixture_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 _NOT_LOCAL = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 expect.set_options(timeout=15_000)  # a 2-core machine runs two servers and chromium at once
