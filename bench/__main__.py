@@ -37,6 +37,7 @@ BENCHMARKS = {
     "stage": bench_stage,
 }
 RESULTS = Path(__file__).parent / "results"
+REPORT_SCALES = (0.25, 1.0, 4.0)
 
 
 def machine_facts() -> dict:
@@ -75,19 +76,36 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def plan(
+    scales: list[float] | None, only: list[str] | None, report: bool
+) -> list[tuple[float, str]]:
+    """(scale, benchmark) pairs in the order they run."""
+    if report:
+        return [(scale, "pipeline") for scale in REPORT_SCALES] + [
+            (1.0, name) for name in BENCHMARKS if name != "pipeline"
+        ]
+    return [(scale, name) for scale in scales or [0.01] for name in only or BENCHMARKS]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--scale", type=float, action="append", help="repeatable; default 0.01")
     parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="the full report of BENCHMARKS.md: the pipeline at scales "
+        f"{', '.join(map(str, REPORT_SCALES))}, every other benchmark at scale 1 (about 45 "
+        "minutes on 2 cores)",
+    )
     args = parser.parse_args(argv)
     rows = []
-    for scale in args.scale or [0.01]:
-        for name in args.only or BENCHMARKS:
-            print(f"running {name} at scale {scale} ...", file=sys.stderr, flush=True)
-            with PeakMemory() as peak:
-                result = BENCHMARKS[name](scale)  # one row, or a list of rows
-            for row in result if isinstance(result, list) else [result]:
-                rows.append({"scale": scale, **row, **peak.as_row()})
+    for scale, name in plan(args.scale, args.only, args.report):
+        print(f"running {name} at scale {scale} ...", file=sys.stderr, flush=True)
+        with PeakMemory() as peak:
+            result = BENCHMARKS[name](scale)  # one row, or a list of rows
+        for row in result if isinstance(result, list) else [result]:
+            rows.append({"scale": scale, **row, **peak.as_row()})
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"bench-{stamp}.json"

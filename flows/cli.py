@@ -215,6 +215,10 @@ def bench(
     only: Annotated[
         list[str] | None, typer.Option(help="Repeatable; a benchmark of bench/ (default all).")
     ] = None,
+    report: Annotated[
+        bool,
+        typer.Option(help="The full report: the pipeline at scales 0.25, 1 and 4, the rest at 1."),
+    ] = False,
 ) -> None:
     """Run the benchmarks, each against a floor measured in the same run; JSON with machine
     facts goes to bench/results/, the Markdown table to the terminal (see BENCHMARKS.md).
@@ -222,7 +226,7 @@ def bench(
     from bench.__main__ import main as bench_main
 
     argv = [f"--scale={s}" for s in scale or []] + [f"--only={o}" for o in only or []]
-    bench_main(argv)
+    bench_main(argv + ["--report"] * report)
 
 
 @db_app.command("init")

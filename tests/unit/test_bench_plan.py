@@ -1,0 +1,20 @@
+"""What `python -m bench` runs: the full report is every benchmark, the pipeline at 3 scales."""
+
+from __future__ import annotations
+
+from bench.__main__ import BENCHMARKS, plan
+
+
+def test_the_report_runs_the_pipeline_at_three_scales_and_the_rest_once() -> None:
+    runs = plan(None, None, report=True)
+    assert [s for s, name in runs if name == "pipeline"] == [0.25, 1.0, 4.0]
+    others = [(s, name) for s, name in runs if name != "pipeline"]
+    assert sorted(name for _, name in others) == sorted(set(BENCHMARKS) - {"pipeline"})
+    assert {s for s, _ in others} == {1.0}
+
+
+def test_scales_and_names_multiply() -> None:
+    assert plan([0.5, 2.0], ["stage", "merge"], report=False) == [
+        (0.5, "stage"), (0.5, "merge"), (2.0, "stage"), (2.0, "merge")
+    ]  # fmt: skip
+    assert plan(None, ["lake"], report=False) == [(0.01, "lake")]
