@@ -48,6 +48,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def clear_caches() -> None:
     get_settings.cache_clear()
     lake_module._lake_for.cache_clear()
+    lake_module._local_checksums.cache_clear()
     postgres.database_url.cache_clear()
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import re
 import shutil
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,11 +94,19 @@ class Lake:
         etag = str(info.get("ETag") or info.get("etag") or "").strip('"')
         if etag:
             return size, f"md5:{etag}" if _MD5.fullmatch(etag) else f"etag:{etag}"
+        if self.is_local:  # a file whose size and mtime are unchanged is not read again
+            stat = (size, float(info["mtime"]))
+            cache = _local_checksums(get_settings().data_dir)
+            if (known := cache.get(self.path(zone, name), stat)) is not None:
+                return size, known
         digest = hashlib.md5(usedforsecurity=False)
         with self.open(zone, name) as handle:
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
-        return size, f"md5:{digest.hexdigest()}"
+        checksum = f"md5:{digest.hexdigest()}"
+        if self.is_local:
+            cache.put(self.path(zone, name), stat, checksum)
+        return size, checksum
 
     def remove(self, zone: str, name: str) -> None:
         """Delete one file (on Drive: move it to the trash)."""
@@ -185,6 +196,43 @@ def _protocols(fs: fsspec.AbstractFileSystem) -> tuple[str, ...]:
 
 def _strip(fs: fsspec.AbstractFileSystem, path: str) -> str:
     return fs._strip_protocol(path).rstrip("/")
+
+
+class ChecksumCache:
+    """MD5s of local lake files by (size, mtime), as git's index keeps them: a rerun does not
+    read gigabytes again to learn that nothing changed. Kept in the data folder (a rewrite in
+    place changes the mtime; a cache lost or corrupt only costs the reads). Like git's "racy"
+    rule, a file modified in the last seconds is not remembered: the clock that stamps mtimes
+    ticks coarsely, and a same-size rewrite within one tick would look unchanged."""
+
+    RACY_SECONDS = 3.0
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        try:
+            self.entries: dict[str, list] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def get(self, key: str, stat: tuple[int, float]) -> str | None:
+        entry = self.entries.get(key)
+        return entry[2] if entry and (entry[0], entry[1]) == stat else None
+
+    def put(self, key: str, stat: tuple[int, float], checksum: str) -> None:
+        if time.time() - stat[1] < self.RACY_SECONDS:
+            return
+        with self.lock:
+            self.entries[key] = [*stat, checksum]
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}")
+            temp.write_text(json.dumps(self.entries), encoding="utf-8")
+            temp.replace(self.path)
+
+
+@lru_cache(maxsize=8)
+def _local_checksums(data_dir: Path) -> ChecksumCache:
+    return ChecksumCache(data_dir / "lake-checksums.json")
 
 
 @lru_cache(maxsize=8)

@@ -105,3 +105,46 @@ def test_local_paths_hands_spark_local_files(any_lake: Lake, tmp_path: Path) -> 
 def lake_write(lake: Lake, name: str, data: bytes) -> None:
     with lake.write_atomic("analytics", name) as out:
         out.write(data)
+
+
+def test_a_local_file_unchanged_since_its_checksum_is_not_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from tasks.resources import lake as lake_module
+
+    lake = Lake(str(tmp_path / "lake"))
+    lake.ensure_zones()
+    name, data = f"{DAY}/part-00000.json", b'{"n": 1}\n' * 1000
+    with lake.write_atomic("raw", name) as out:
+        out.write(data)
+    path = Path(lake.path("raw", name))
+    os.utime(path, (1e9, 1e9))  # written long ago: not racy
+    expected = (len(data), f"md5:{hashlib.md5(data).hexdigest()}")
+    assert lake.fingerprint("raw", name) == expected
+    opened: list[str] = []
+    real_open = Lake.open
+    monkeypatch.setattr(
+        Lake, "open", lambda self, *a, **k: opened.append(a[1]) or real_open(self, *a, **k)
+    )
+    lake_module._local_checksums.cache_clear()  # a new process: the cache is read from disk
+    assert lake.fingerprint("raw", name) == expected
+    assert opened == []
+    same_size = b'{"n": 2}\n' * 1000
+    path.write_bytes(same_size)
+    os.utime(path, (2e9 - 1, 2e9 - 1))  # rewritten later, at a later mtime
+    assert lake.fingerprint("raw", name) == (len(data), f"md5:{hashlib.md5(same_size).hexdigest()}")
+    assert opened == [name]
+
+
+def test_a_file_modified_just_now_is_hashed_every_time(tmp_path: Path) -> None:
+    from tasks.resources import lake as lake_module
+
+    lake = Lake(str(tmp_path / "lake"))
+    lake.ensure_zones()
+    with lake.write_atomic("raw", "a.json") as out:
+        out.write(b"[1]")
+    lake.fingerprint("raw", "a.json")
+    cache = lake_module._local_checksums(tmp_path / "data")
+    assert cache.entries == {}  # within the racy window: a same-size rewrite could hide
