@@ -98,7 +98,6 @@ def restore_removed_raw(conn: psycopg.Connection, lake: Lake, run_date: date) ->
 @task(
     **transient_retries(),
     cache_policy=NO_CACHE,
-    tags=["backup"],
 )
 def backup_raw(new_files: NewFiles) -> BackupCounts:
     """After the run committed and published: the day's backup, then the optional removal."""

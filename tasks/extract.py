@@ -129,7 +129,6 @@ def record_files(
 @task(
     **transient_retries(),
     cache_policy=NO_CACHE,
-    tags=["extract"],
 )
 def find_new_files(run_date: date) -> NewFiles:
     """The day's new files per source; restores raw files an earlier run removed first."""
@@ -150,7 +149,6 @@ def find_new_files(run_date: date) -> NewFiles:
 @task(
     **transient_retries(),
     cache_policy=NO_CACHE,
-    tags=["extract"],
 )
 def record_ingested(new_files: NewFiles, load_id: str) -> int:
     """After the warehouse committed: the manifest learns what this load took."""

@@ -26,7 +26,7 @@ def check_prerequisites() -> list[str]:
     ]
 
 
-@task(cache_policy=NO_CACHE, tags=["preflight"])
+@task(cache_policy=NO_CACHE)
 def preflight() -> list[str]:
     lines = check_prerequisites()
     for line in lines:

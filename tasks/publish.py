@@ -38,7 +38,6 @@ def publish_files(outputs: dict[str, dict], run_date: date) -> dict[str, int]:
 @task(
     **transient_retries(),
     cache_policy=NO_CACHE,
-    tags=["publish"],
 )
 def publish_outputs(outputs: dict[str, dict], run_date: date) -> Published:
     return Published(publish_files(outputs, run_date), outputs["_events"])

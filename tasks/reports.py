@@ -109,7 +109,7 @@ def publish_data_docs(run_date: date) -> str:
         return publish_site(get_lake(), build_data_docs(results, Path(scratch), run_date))
 
 
-@task(cache_policy=NO_CACHE, tags=["reports"], task_run_name="data-docs-{run_date}")
+@task(cache_policy=NO_CACHE, task_run_name="data-docs-{run_date}")
 def build_reports(run_date: date) -> str:
     index = publish_data_docs(run_date)
     get_run_logger().info("Data Docs: %s in the lake at %s", index, get_lake().url)
@@ -124,7 +124,7 @@ def data_docs_url() -> str:
     return f"http://{settings.serve_address}:{settings.serve_port}/reports/{SITE}/index.html"
 
 
-@task(cache_policy=NO_CACHE, tags=["reports"], task_run_name="link-data-docs-{run_date}")
+@task(cache_policy=NO_CACHE, task_run_name="link-data-docs-{run_date}")
 def link_data_docs(run_date: date) -> str:
     """A link artifact to the Data Docs, so the run's page in the UI leads to its validations.
     The site itself is built with the stage load (flows/stage.py), even when a suite failed."""

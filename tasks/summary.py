@@ -59,7 +59,7 @@ def publish_artifacts(summary: RunSummary) -> None:
     )
 
 
-@task(cache_policy=NO_CACHE, tags=["summary"])
+@task(cache_policy=NO_CACHE)
 def summarize_run(
     run_date: date,
     staged: list[LoadCounts],

@@ -72,7 +72,7 @@ def published_for(lake: Lake, run_date: date, inputs: str) -> Published | None:
     return Published(rows, manifest["events"], reused=True)
 
 
-@task(**transient_retries(), cache_policy=NO_CACHE, tags=["analytics"])
+@task(**transient_retries(), cache_policy=NO_CACHE)
 def analytics_inputs(run_date: date, students_name: str | None) -> str | None:
     """The digest of what the day's outputs are made from; None when Spark reads by JDBC."""
     if students_name is None:
@@ -80,7 +80,7 @@ def analytics_inputs(run_date: date, students_name: str | None) -> str | None:
     return inputs_digest(get_lake(), run_date, students_name)
 
 
-@task(**transient_retries(), cache_policy=NO_CACHE, tags=["analytics"])
+@task(**transient_retries(), cache_policy=NO_CACHE)
 def reuse_published(run_date: date, inputs: str | None) -> Published | None:
     """The day's published outputs if they were made from these inputs: Spark is skipped."""
     published = None if inputs is None else published_for(get_lake(), run_date, inputs)
