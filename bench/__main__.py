@@ -99,17 +99,20 @@ def main(argv: list[str] | None = None) -> None:
         "minutes on 2 cores)",
     )
     args = parser.parse_args(argv)
-    rows = []
+    rows: list[dict] = []
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = RESULTS / f"bench-{stamp}.json"
     for scale, name in plan(args.scale, args.only, args.report):
         print(f"running {name} at scale {scale} ...", file=sys.stderr, flush=True)
         with PeakMemory() as peak:
             result = BENCHMARKS[name](scale)  # one row, or a list of rows
         for row in result if isinstance(result, list) else [result]:
             rows.append({"scale": scale, **row, **peak.as_row()})
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"bench-{stamp}.json"
-    out.write_text(json.dumps({"machine": machine_facts(), "rows": rows}, indent=2, default=str))
+        # written after every benchmark: a failure late in a long report keeps what ran
+        out.write_text(
+            json.dumps({"machine": machine_facts(), "rows": rows}, indent=2, default=str)
+        )
     print(markdown(rows))
     for r in rows:
         if "overhead_share" in r:

@@ -15,6 +15,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 import time
 from multiprocessing.connection import Connection
@@ -27,6 +28,21 @@ from tasks.settings import CASE_STUDY_DATE, get_settings
 FILE_BYTES = 1 << 20
 READ_BLOCK = 1 << 20
 DAY = CASE_STUDY_DATE.isoformat()
+CHECKOUT = Path(__file__).resolve().parents[1]  # the emulator is test code: tests/ is not installed
+
+
+def _import_emulator() -> type:
+    """tests.drive_emulator.DriveEmulator from this checkout, whatever the entry point (`pdbi
+    bench` does not put the checkout on sys.path, `python -m bench` from it does)."""
+    if not (CHECKOUT / "tests" / "drive_emulator.py").is_file():
+        raise RuntimeError(
+            f"the lake benchmark needs a pdbi checkout: no tests/drive_emulator.py under {CHECKOUT}"
+        )
+    if str(CHECKOUT) not in sys.path:
+        sys.path.insert(0, str(CHECKOUT))
+    from tests.drive_emulator import DriveEmulator
+
+    return DriveEmulator
 
 
 def _seed(emulator, root: str, files: int) -> str:  # noqa: ANN001 - a test helper's object
@@ -83,9 +99,7 @@ def _best_of_two(fn) -> tuple[float, int]:  # noqa: ANN001
 def _serve(files: int, storage: str, pipe: Connection) -> None:
     """The emulator in its own process, as Drive is on another machine: the client's Python
     work does not share a GIL with the server's."""
-    from tests.drive_emulator import DriveEmulator
-
-    emulator = DriveEmulator(Path(storage)).start()
+    emulator = _import_emulator()(Path(storage)).start()
     root = emulator.add_folder("pdbi-lake")
     folder = _seed(emulator, root, files)
     pipe.send(
@@ -111,6 +125,7 @@ def bench_lake(scale: float) -> dict:
         target=_serve, args=(files, str(tmp / "drive"), there)
     )
     server.start()
+    there.close()  # the child's end: if the emulator dies, recv() raises instead of waiting
     try:
         info = here.recv()
         key = tmp / "key.json"
@@ -146,6 +161,4 @@ def bench_lake(scale: float) -> dict:
 
 
 if __name__ == "__main__":
-    import sys
-
     print(bench_lake(float(sys.argv[1]) if len(sys.argv) > 1 else 1.0))
