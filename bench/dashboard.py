@@ -1,6 +1,6 @@
 """How fast the dashboard draws in a real browser over a full-size day's analytics outputs.
 
-The outputs are the real ones: `tasks.generate` writes the day, the students of its BASE A
+The outputs are the real ones: `tasks.generator.day` writes the day, the students of its BASE A
 export stand in for the warehouse (same columns as `dw.student_flat`), and the Spark job
 (`tasks.analytics.job.run_job`) writes every CSV and the manifest into a local lake. The
 dashboard is then served by `panel_app.app.serve` in a subprocess and chromium (Playwright)
@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.chromium import CHROMIUM, CHROMIUM_ARGS
-from tasks.generate import generate
+from tasks.generator.day import generate
 from tasks.resources.lake import Lake
 from tasks.settings import CASE_STUDY_DATE
 
@@ -38,7 +38,7 @@ STUDENT_COLUMNS = ("student_id", "state", "city", "university", "course")
 
 
 def students_parquet(lake: Lake, run_date: date, target: Path) -> int:
-    """The day's students with names resolved, as tasks/export.py writes them from the
+    """The day's students with names resolved, as tasks/warehouse/export.py writes them from the
     warehouse; a student without an Id is left out, as the warehouse would."""
     day = run_date.isoformat()
 

@@ -12,7 +12,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from tasks.generate import generate
+from tasks.generator.day import generate
 from tasks.resources.lake import Lake
 from tasks.settings import CASE_STUDY_DATE
 

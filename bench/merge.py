@@ -23,11 +23,11 @@ import psycopg
 from psycopg import sql
 
 from tasks.entities import ENTITIES
-from tasks.generate import generate
-from tasks.merge import run_merge_step
+from tasks.generator.day import generate
 from tasks.resources import postgres
 from tasks.resources.lake import Lake
 from tasks.settings import get_settings
+from tasks.warehouse.merge import run_merge_step
 
 DAY = date(2017, 11, 16)
 NEXT_DAY = DAY + timedelta(days=1)

@@ -74,7 +74,7 @@ def union_seconds(intervals: list[tuple[datetime, datetime]]) -> float:
 
 def task_intervals(flow_run_id: UUID) -> list[tuple[datetime, datetime]]:
     """(start, end) of every task run of the flow run and of its subflows."""
-    from tasks.run_history import task_runs
+    from tasks.resources.prefect_runs import task_runs
 
     runs = task_runs(flow_run_id)
     return [(r.start_time, r.end_time) for r in runs if r.start_time and r.end_time]
@@ -91,7 +91,7 @@ def bench_orchestration(scale: float, seed: int = 7) -> dict:
         get_settings.cache_clear()
         with prefect_api(f"{tmp}/prefect"):
             from flows.daily import daily_pipeline
-            from tasks.generate import generate
+            from tasks.generator.day import generate
             from tasks.resources import postgres
             from tasks.resources.lake import get_lake
 

@@ -39,7 +39,7 @@ def bench_pipeline(scale: float, seed: int = 7) -> list[dict]:
 
         get_settings.cache_clear()
         from flows.daily import daily_pipeline
-        from tasks.generate import generate
+        from tasks.generator.day import generate
         from tasks.resources import postgres
         from tasks.resources.lake import get_lake
 
@@ -94,7 +94,7 @@ def task_seconds(flow_run_id: UUID) -> list[tuple[str, float]]:
     """Seconds per task of the run, slowest first (runs of one task added up); tasks under 2%
     of the slowest are summed into one row. Subflows (load-stage, merge-warehouse) appear as
     tasks of their own, and their tasks too."""
-    from tasks.run_history import task_runs
+    from tasks.resources.prefect_runs import task_runs
 
     spent: dict[str, float] = {}
     for run in task_runs(flow_run_id):

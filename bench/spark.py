@@ -32,7 +32,7 @@ from tasks.analytics.job import (
     write_rows_csv,
     write_single_csv,
 )
-from tasks.generate import generate
+from tasks.generator.day import generate
 from tasks.resources.lake import Lake
 from tasks.settings import CASE_STUDY_DATE
 

@@ -37,7 +37,7 @@ def bench_stage(scale: float, seed: int = 7) -> list[dict]:
         get_settings.cache_clear()
         lake_module._lake_for.cache_clear()
         postgres.database_url.cache_clear()
-        from tasks.generate import generate
+        from tasks.generator.day import generate
 
         generate(lake_module.get_lake(), scale=scale, seed=seed, run_date=DAY)
         with postgres.connect() as conn:
@@ -51,7 +51,7 @@ def bench_stage(scale: float, seed: int = 7) -> list[dict]:
 
 def _bench_entity(name: str, tmp: Path) -> list[dict]:
     from tasks.entities import ENTITIES
-    from tasks.stage import stage_source
+    from tasks.stage.load import stage_source
 
     entity = ENTITIES[name]
     _warm_up(entity)
@@ -101,8 +101,8 @@ def _bench_entity(name: str, tmp: Path) -> list[dict]:
 
 def _warm_up(entity: Any) -> None:
     """GX builds its metric registry on first use (seconds): pay it before the clock starts."""
-    from tasks.batch import read_batch
-    from tasks.file_validation import validate_batch
+    from tasks.stage.batch import read_batch
+    from tasks.stage.file_validation import validate_batch
 
     record = {key: None for key in entity.columns}
     validate_batch(read_batch(entity, [(1, record)], "warm-up"), entity.name)

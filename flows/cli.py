@@ -53,7 +53,7 @@ def generate(
 ) -> None:
     """Write a realistic synthetic day into the lake: BASE A exports to transactional/<date>/,
     BASE B page views to raw/<date>/. Reads PDBI_LAKE_URL."""
-    from tasks.generate import generate as write_day
+    from tasks.generator.day import generate as write_day
     from tasks.resources.lake import get_lake
 
     run_date = day.date() if day else CASE_STUDY_DATE
@@ -137,8 +137,8 @@ def deploy(
     """Register the deployments of deployments/prefect.yaml (process, Docker, Kubernetes work
     pools; nightly at 03:00 America/Sao_Paulo) against PREFECT_API_URL, creating the missing
     work pools of deployments/work-pools.yaml first. Reads PREFECT_API_URL and PDBI_IMAGE."""
-    from tasks.deployments import api_url
-    from tasks.deployments import deploy as register
+    from tasks.resources.prefect_deploy import api_url
+    from tasks.resources.prefect_deploy import deploy as register
 
     try:
         url = api_url()
@@ -159,7 +159,7 @@ def worker(
 ) -> None:
     """Start a Prefect worker for a work pool; it runs the pool's flow runs until Ctrl+C. Reads
     PREFECT_API_URL; the flow runs read the pdbi settings of this environment."""
-    from tasks.deployments import api_url, prefect_command
+    from tasks.resources.prefect_deploy import api_url, prefect_command
 
     try:
         api_url()
@@ -177,7 +177,7 @@ def ui(
 ) -> None:
     """Start a Prefect server with its UI on 127.0.0.1 (its state in PREFECT_HOME); then
     export PREFECT_API_URL=http://127.0.0.1:<port>/api for pdbi run, deploy and worker."""
-    from tasks.deployments import prefect_command
+    from tasks.resources.prefect_deploy import prefect_command
 
     console.print(
         f"Prefect UI on http://127.0.0.1:{port}/ ; in other shells: "

@@ -8,16 +8,16 @@ from prefect.runtime import flow_run
 from flows.stage import load_stage
 from flows.warehouse import merge_warehouse
 from tasks.analytics.current import analytics_inputs, reuse_published
+from tasks.analytics.publish import publish_outputs
 from tasks.analytics.run import run_analytics
-from tasks.backup import backup_raw
-from tasks.export import export_for_spark
-from tasks.extract import find_new_files, record_ingested
+from tasks.lake.backup import backup_raw
+from tasks.lake.extract import find_new_files, record_ingested
 from tasks.preflight import preflight
-from tasks.publish import publish_outputs
-from tasks.reports import link_data_docs
+from tasks.quality.reports import link_data_docs
 from tasks.run_date import RunDate, as_date, scheduled_day
 from tasks.run_lock import run_lock
 from tasks.summary import RunSummary, summarize_run
+from tasks.warehouse.export import export_for_spark
 
 
 def run_name() -> str:

@@ -9,9 +9,9 @@ from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks.entities import ENTITIES, SOURCES
-from tasks.reports import build_reports
+from tasks.quality.reports import build_reports
 from tasks.settings import get_settings
-from tasks.stage import LoadCounts, collect_counts, stage_entity
+from tasks.stage.load import LoadCounts, collect_counts, stage_entity
 
 
 @flow(name="load-stage", flow_run_name="stage-{run_date}")
@@ -31,7 +31,7 @@ def load_stage(
     run_date: date, load_id: str, sources: tuple[str, ...] = tuple(SOURCES)
 ) -> list[LoadCounts]:
     """The database takes at most PDBI_DB_CONCURRENCY loads at once. `sources`: those with new
-    files (tasks/extract.py); none to load, no subflow at all."""
+    files (tasks/lake/extract.py); none to load, no subflow at all."""
     if not sources:
         return []
     runner = ThreadPoolTaskRunner(max_workers=get_settings().db_concurrency)

@@ -6,7 +6,7 @@ from datetime import date
 
 from prefect import flow
 
-from tasks.merge import DIMENSIONS, FACTS, MergeCounts, merge_step
+from tasks.warehouse.merge import DIMENSIONS, FACTS, MergeCounts, merge_step
 
 
 @flow(name="merge-warehouse", flow_run_name="warehouse-{run_date}")

@@ -20,7 +20,7 @@ from tasks.resources.lake import Lake, get_lake
 
 ZONE = "reports"
 ROUTE = r"/reports/(.*)"
-DATA_DOCS = "data_docs/index.html"  # where tasks/reports.py publishes the site's index
+DATA_DOCS = "data_docs/index.html"  # where tasks/quality/reports.py publishes the site's index
 _SEGMENT = re.compile(r"[\w][\w.\-+=,@~ ]*")  # letters, digits and a few marks; no leading dot
 
 

@@ -170,11 +170,7 @@ class AnalyticsStore(param.Parameterized):
 
     def refresh(self) -> None:
         """Forget every cached read and tell the views to draw again."""
-        from panel_app import events, warehouse  # the other loaders of the app
-
-        loaders = (load_output, load_manifest, events.load_events, events.value_rows)
-        for loader in (*loaders, *warehouse.LOADERS):
-            loader.clear()
+        pn.state.clear_caches()  # every pn.cache loader of the app: outputs, events, warehouse
         self._seen_manifest = file_stamp(self.lake, MANIFEST)
         self.version += 1
 

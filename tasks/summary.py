@@ -9,8 +9,8 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks.merge import SCD_DIMENSIONS, MergeCounts
-from tasks.stage import LoadCounts
+from tasks.stage.load import LoadCounts
+from tasks.warehouse.merge import SCD_DIMENSIONS, MergeCounts
 
 
 @dataclass

@@ -17,14 +17,11 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-
-if TYPE_CHECKING:
-    from tests.drive_emulator import DriveEmulator
 
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 _CONTENT_RANGE = re.compile(r"bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)")
@@ -57,7 +54,9 @@ def close_quietly(sock: socket.socket) -> None:
 class DriveHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Google's front ends
     disable_nagle_algorithm = True  # headers and a small body go out at once, no 40 ms stall
-    emulator: DriveEmulator  # bound by DriveEmulator.start()
+    # The DriveEmulator (tests/drive_emulator.py) bound by its start(); not imported, as that
+    # module imports this one.
+    emulator: Any
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Quiet: the emulator keeps its own request log."""

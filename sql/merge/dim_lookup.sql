@@ -1,7 +1,7 @@
 -- The snapshot of one lookup dimension (dim_university, dim_course, dim_subject), typed.
 -- grain: one row per {key}, the last record of the file winning. params: none.
 -- identifiers {stage_table}, {key} and the {row_hash} expression over the tracked columns come
--- from SCD_DIMENSIONS in tasks/merge.py (never from data). Id -1 is reserved for the unknown
+-- from SCD_DIMENSIONS in tasks/warehouse/merge.py (never from data). Id -1 is reserved for the unknown
 -- member. scd_plan.sql and scd_apply.sql then merge `incoming` into the dimension.
 drop table if exists pg_temp.incoming;
 create temp table incoming on commit drop as

@@ -2,7 +2,7 @@
 -- winning. params: none. Casts and defaults as the original: missing text becomes 'unknown',
 -- unparseable ids and timestamps become null. Snowflaked: university_id and course_id resolve
 -- through dim_university and dim_course (see dw.student_flat). The id 'unknown' is reserved for
--- the unknown member. {row_hash} hashes the tracked columns declared in tasks/merge.py;
+-- the unknown member. {row_hash} hashes the tracked columns declared in tasks/warehouse/merge.py;
 -- scd_plan.sql and scd_apply.sql then merge `incoming` into dw.dim_student.
 drop table if exists pg_temp.incoming;
 create temp table incoming on commit drop as

@@ -1,6 +1,6 @@
 -- scd_apply: write the plan of scd_plan.sql into {dim}, set-based, in an order that keeps at
 -- most one current row per key and no overlapping intervals after every statement.
--- params: %(run_date)s. identifiers {dim}, {key}, {sk}, {attrs}, {new_attrs} from tasks/merge.py.
+-- params: %(run_date)s. identifiers {dim}, {key}, {sk}, {attrs}, {new_attrs} from tasks/warehouse/merge.py.
 
 -- removed: versions an earlier run of today opened that today's snapshot no longer opens;
 -- their facts fall back to the unknown member (on delete set default) and are re-pointed by

@@ -1,7 +1,7 @@
 -- scd_plan: what today's snapshot (`incoming`) does to each business key of {dim}, decided once
 -- before anything is written. grain: one row per key that needs a write.
 -- params: %(run_date)s; %(invalidate)s, true when absence from the snapshot means deletion.
--- identifiers {dim}, {key}, {sk}, {cur_attrs}, {new_attrs} come from tasks/merge.py.
+-- identifiers {dim}, {key}, {sk}, {cur_attrs}, {new_attrs} come from tasks/warehouse/merge.py.
 -- A rerun of a day replaces that day's earlier effect. "before" is the version that was current
 -- before any run of run_date: the one closed today, else the current one if opened earlier.
 -- "today" is a current version an earlier run of run_date opened: kept and corrected in place,

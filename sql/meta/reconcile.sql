@@ -1,6 +1,6 @@
 -- reconcile: what the warehouse holds of one file and load, counted where it landed, so that
--- tasks/stage.py can check rows read = rows loaded + rows rejected before committing.
--- params: %(load_id)s, %(source_file)s. identifier {stage_table} from tasks/stage.py.
+-- tasks/stage/load.py can check rows read = rows loaded + rows rejected before committing.
+-- params: %(load_id)s, %(source_file)s. identifier {stage_table} from tasks/stage/load.py.
 select
     (
         select count(*)

@@ -1,6 +1,6 @@
 -- Type-2 history columns and checks for the four versioned dimensions (university, course,
 -- subject, student). Which attributes are tracked and whether absence means deletion is declared
--- in tasks/merge.py (SCD_DIMENSIONS); sql/merge/scd_*.sql apply it.
+-- in tasks/warehouse/merge.py (SCD_DIMENSIONS); sql/merge/scd_*.sql apply it.
 --   is_deleted: this version was closed because its key left a full snapshot (dbt's
 --               invalidate_hard_deletes); a key that comes back opens a new version.
 --   loaded_date: the run date of the load that opened (or corrected) the version; a rerun of

@@ -2,7 +2,7 @@
 -- dashboard and for history. key: (load_id, source_file). status 'loaded' means the valid rows
 -- were committed; 'failed' means more rows were rejected than the threshold allows and stage was
 -- left as it was. `result` is the Great Expectations result without its per-row lists: Data Docs
--- are rebuilt from it (tasks/reports.py).
+-- are rebuilt from it (tasks/quality/reports.py).
 create table meta.validation_results (
     load_id text not null,
     run_date date not null,

@@ -21,7 +21,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.analytics.manifest import MANIFEST_NAME
-from tasks.backup import recorded_raw
+from tasks.lake.backup import recorded_raw
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.retry import transient_retries

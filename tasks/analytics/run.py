@@ -38,7 +38,7 @@ def analyse_day(
     """Run the job over the day's events and the warehouse's students; outputs stay local.
 
     students_name is the Parquet export in the temp zone, or None to read the warehouse by JDBC
-    (see tasks/export.py). One SparkSession for the run, stopped whatever happens.
+    (see tasks/warehouse/export.py). One SparkSession for the run, stopped whatever happens.
     """
     lake, scratch = get_lake(), scratch_dir(run_date)
     events = lake.local_paths("raw", day_event_files(run_date), scratch / "inputs")

@@ -5,19 +5,29 @@ from __future__ import annotations
 
 import io
 import tempfile
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from fsspec.spec import AbstractBufferedFile
 
-if TYPE_CHECKING:
-    from tasks.resources.gdrive import DriveFileSystem
+from tasks.resources.gdrive_api import DriveOptions
+
+
+class DriveTransfers(Protocol):
+    """What the file objects need of gdrive.DriveFileSystem: declared here so that this module
+    does not import the filesystem that imports it."""
+
+    options: DriveOptions
+
+    def read_range(self, file_id: str, start: int, end: int) -> bytes: ...
+
+    def put_stream(self, path: str, stream: io.IOBase, size: int) -> dict[str, Any]: ...
 
 
 class DriveReadFile(AbstractBufferedFile):
     """Reads as ranged downloads of one chunk each, with fsspec's read-ahead cache: seekable
     (Parquet needs it) and never holding more than a chunk or two."""
 
-    def __init__(self, fs: DriveFileSystem, path: str, entry: dict[str, Any], block: int) -> None:
+    def __init__(self, fs: DriveTransfers, path: str, entry: dict[str, Any], block: int) -> None:
         super().__init__(fs, path, mode="rb", block_size=block, size=entry["size"])
         self.file_id = entry["id"]
 
@@ -34,7 +44,7 @@ class DriveWriteFile(io.RawIOBase):
     """Spools writes (in memory up to a chunk, then on local disk) and uploads on close; a
     `with` block that raises uploads nothing."""
 
-    def __init__(self, fs: DriveFileSystem, path: str) -> None:
+    def __init__(self, fs: DriveTransfers, path: str) -> None:
         super().__init__()
         self.fs, self.path = fs, path
         self._spool = tempfile.SpooledTemporaryFile(max_size=fs.options.chunk_bytes)  # noqa: SIM115

@@ -1,6 +1,6 @@
 """Warehouse rows for the Data quality and Pipeline pages, and a tiny Data Docs site.
 
-The rows go into a freshly migrated database the way tasks/stage.py and the flow would leave
+The rows go into a freshly migrated database the way tasks/stage/load.py and the flow would leave
 them; tests derive what the pages must show from these lists, not from the app's queries.
 """
 

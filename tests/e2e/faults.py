@@ -22,7 +22,7 @@ from datetime import date
 import psycopg
 from psycopg import sql
 
-from tasks.generate import generate
+from tasks.generator.day import generate
 from tasks.resources.lake import Lake
 from tests.conftest import SERVER_URL
 

@@ -17,10 +17,10 @@ import pytest
 from psycopg import sql
 
 from flows.daily import daily_pipeline
-from tasks.generate import generate
+from tasks.generator.day import generate
 from tasks.resources import postgres
 from tasks.resources.lake import get_lake
-from tasks.run_history import task_runs
+from tasks.resources.prefect_runs import task_runs
 from tests.conftest import IN_CI, SERVER_URL, clear_caches
 from tests.e2e.expected import event_counts, expected_outputs
 

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from flows.daily import daily_pipeline
-from tasks.generate import generate
+from tasks.generator.day import generate
 from tasks.resources import postgres
 from tasks.resources.gdrive_api import DriveUnavailableError
 from tasks.resources.lake import Lake, get_lake

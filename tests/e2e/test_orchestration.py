@@ -28,10 +28,10 @@ from psycopg import sql
 
 from flows.daily import daily_pipeline
 from tasks.entities import ENTITIES
-from tasks.generate import generate
+from tasks.generator.day import generate
 from tasks.resources import postgres
 from tasks.resources.lake import get_lake
-from tasks.run_history import task_runs
+from tasks.resources.prefect_runs import task_runs
 from tests.e2e.expected import expected_outputs, students_flat
 
 if TYPE_CHECKING:
@@ -239,7 +239,7 @@ def test_docker_and_kubernetes_deployments_register_with_their_job_variables(
 ) -> None:
     from prefect.client.orchestration import get_client
 
-    from tasks.deployments import deploy
+    from tasks.resources.prefect_deploy import deploy
     from tests.conftest import clear_caches
 
     monkeypatch.setenv("PDBI_IMAGE", "registry.example.com/pdbi:test")
@@ -341,7 +341,7 @@ def test_a_process_worker_runs_the_deployment_and_a_retried_run_resumes(
     from prefect.deployments import run_deployment
     from prefect.states import Scheduled
 
-    from tasks.deployments import deploy
+    from tasks.resources.prefect_deploy import deploy
 
     lake_root = isolated_settings / "lake"
     generate(get_lake(), scale=0.01, seed=11, run_date=DAY)

@@ -18,18 +18,18 @@ import psycopg
 import pytest
 from pyspark.sql import SparkSession
 
-from tasks import export
 from tasks.analytics.job import OUTPUTS, main, run_job
+from tasks.analytics.publish import publish_files
 from tasks.entities import ENTITIES
 from tasks.errors import ConfigError
-from tasks.export import export_students
-from tasks.merge import DIMENSIONS, run_merge_step
-from tasks.parse import iter_json_array
-from tasks.publish import publish_files
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.resources.spark import jdbc_source, read_warehouse_students
-from tasks.stage import copy_into_stage
+from tasks.stage.load import copy_into_stage
+from tasks.stage.parse import iter_json_array
+from tasks.warehouse import export
+from tasks.warehouse.export import export_students
+from tasks.warehouse.merge import DIMENSIONS, run_merge_step
 from tests.conftest import IN_CI
 from tests.integration.analytics_day import EVENT_LINES, MALFORMED_LINE, STUDENTS, expected_day
 from tests.integration.conftest import JDBC_JAR
@@ -143,7 +143,7 @@ def test_publish_writes_every_file_then_the_manifest_last(
     analytics_run: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lake = RecordingLake(get_lake().url)
-    monkeypatch.setattr("tasks.publish.get_lake", lambda: lake)
+    monkeypatch.setattr("tasks.analytics.publish.get_lake", lambda: lake)
     published = publish_files(analytics_run, DAY)
     assert published == {f"{n}.csv": analytics_run[n]["rows"] for n in OUTPUTS}
     assert lake.published[-1] == "analytics/manifest.json"
@@ -161,7 +161,7 @@ def test_a_failed_publish_leaves_the_previous_manifest(
     lake = RecordingLake(get_lake().url, fail_on="full.csv")
     with lake.write_atomic("analytics", "manifest.json") as out:
         out.write(b'{"run_date": "2017-11-15"}\n')
-    monkeypatch.setattr("tasks.publish.get_lake", lambda: lake)
+    monkeypatch.setattr("tasks.analytics.publish.get_lake", lambda: lake)
     with pytest.raises(OSError, match="full.csv"):
         publish_files(analytics_run, DAY)
     assert lake.read_bytes("analytics", "manifest.json") == b'{"run_date": "2017-11-15"}\n'

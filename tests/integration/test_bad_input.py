@@ -20,7 +20,7 @@ from tasks.errors import DataError
 from tasks.resources import postgres
 from tasks.resources.lake import get_lake
 from tasks.settings import get_settings
-from tasks.stage import stage_source
+from tasks.stage.load import stage_source
 
 pytestmark = pytest.mark.integration
 DAY = date(2017, 11, 16)

@@ -8,8 +8,9 @@ from datetime import date
 import psycopg
 import pytest
 
-from tasks.backup import backup_raw_files, restore_removed_raw
-from tasks.extract import LakeFile, record_files
+from tasks.lake.backup import backup_raw_files, restore_removed_raw
+from tasks.lake.extract import record_files
+from tasks.lake.files import LakeFile
 from tasks.resources.lake import Lake
 from tests.conftest import clear_caches
 

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from tasks.entities import ENTITIES
-from tasks.merge import DIMENSIONS, FACTS, MergeCounts, run_merge_step
 from tasks.resources import postgres
+from tasks.warehouse.merge import DIMENSIONS, FACTS, MergeCounts, run_merge_step
 from tests.integration.test_scd_scenarios import stage_records
 
 pytestmark = pytest.mark.integration

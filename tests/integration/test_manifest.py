@@ -1,7 +1,7 @@
 """Incremental extraction against real PostgreSQL (embedded and 127.0.0.1): the manifest decides
 which of a day's lake files are new, and which sources stage must load.
 
-A committed stage load is stood in for by its meta.load_counts rows (what tasks/stage.py writes
+A committed stage load is stood in for by its meta.load_counts rows (what tasks/stage/load.py writes
 in the load's transaction); the flow-level version of these stories is in tests/e2e."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import psycopg
 import pytest
 
 from tasks.entities import ENTITIES, SOURCES
-from tasks.extract import NewFiles, plan_extraction, record_files
+from tasks.lake.extract import plan_extraction, record_files
+from tasks.lake.files import NewFiles
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 

@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.merge import run_merge_step
 from tasks.resources import postgres
+from tasks.warehouse.merge import run_merge_step
 from tests.integration.test_scd_scenarios import stage_records
 
 pytestmark = pytest.mark.integration

@@ -17,8 +17,8 @@ from psycopg import sql
 
 from tasks.entities import ENTITIES
 from tasks.errors import DataError
-from tasks.merge import MergeCounts, run_merge_step
 from tasks.resources import postgres
+from tasks.warehouse.merge import MergeCounts, run_merge_step
 
 pytestmark = pytest.mark.integration
 

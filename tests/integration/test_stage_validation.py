@@ -14,11 +14,11 @@ import pytest
 from flows.stage import load_stage
 from tasks.entities import ENTITIES, SOURCES
 from tasks.errors import DataError
-from tasks.generate import generate
-from tasks.reports import publish_data_docs
+from tasks.generator.day import generate
+from tasks.quality.reports import publish_data_docs
 from tasks.resources import postgres
 from tasks.resources.lake import get_lake
-from tasks.stage import LoadCounts, reconcile, stage_source
+from tasks.stage.load import LoadCounts, reconcile, stage_source
 
 pytestmark = pytest.mark.integration
 DAY = date(2017, 11, 16)

@@ -11,10 +11,10 @@ import pytest
 
 from tasks.entities import ENTITIES
 from tasks.errors import DataError
-from tasks.merge import DIMENSIONS, FACTS, run_merge_step
-from tasks.parse import BOM, iter_json_array
 from tasks.resources import postgres
-from tasks.stage import copy_into_stage
+from tasks.stage.load import copy_into_stage
+from tasks.stage.parse import BOM, iter_json_array
+from tasks.warehouse.merge import DIMENSIONS, FACTS, run_merge_step
 
 pytestmark = pytest.mark.integration
 DAY = date(2017, 11, 16)

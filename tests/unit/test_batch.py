@@ -3,9 +3,9 @@ rows set aside before validation with their reasons."""
 
 from __future__ import annotations
 
-from tasks.batch import read_batch
 from tasks.entities import ENTITIES, EVENTS
-from tasks.parse import Malformed
+from tasks.stage.batch import read_batch
+from tasks.stage.parse import Malformed
 
 
 def test_batch_text_columns_lineage_and_early_rejects() -> None:

@@ -13,11 +13,11 @@ from itertools import islice
 import numpy as np
 import pytest
 
-from tasks.batch import Batch, read_batch
 from tasks.entities import SOURCES
 from tasks.errors import ConfigError
-from tasks.file_validation import FileValidation, _frame
-from tasks.validate import expectations_for, parameter_names, run_suite, verdict_of
+from tasks.quality.validate import expectations_for, parameter_names, run_suite, verdict_of
+from tasks.stage.batch import Batch, read_batch
+from tasks.stage.file_validation import FileValidation, _frame
 
 # Per stage column: values that pass, values that break something, and None.
 POOL = {
@@ -110,7 +110,7 @@ def test_an_empty_file_is_judged_by_every_expectation() -> None:
 
 
 def test_a_critical_cross_row_expectation_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    import tasks.file_validation as fv
+    import tasks.stage.file_validation as fv
 
     suite = [dict(e) for e in expectations_for("students")]
     for e in suite:

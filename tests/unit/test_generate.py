@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 
-from tasks.generate import generate
+from tasks.generator.day import generate
 from tasks.resources.lake import Lake
 
 pytestmark = pytest.mark.unit

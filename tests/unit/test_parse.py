@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tasks.errors import DataError
-from tasks.parse import (
+from tasks.stage.parse import (
     BOM,
     FAST_LINE,
     Malformed,

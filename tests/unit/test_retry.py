@@ -10,7 +10,7 @@ from googleapiclient.errors import HttpError
 from tasks.errors import ConfigError, DataError
 from tasks.resources.gdrive_api import DriveUnavailableError
 from tasks.retry import JITTER, is_transient, only_transient, transient_retries
-from tasks.stage import SuiteFailed
+from tasks.stage.load import SuiteFailed
 
 
 def drive_error(status: int) -> HttpError:
@@ -71,10 +71,10 @@ def test_every_io_task_shares_one_policy(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_the_tasks_were_built_with_it() -> None:
-    from tasks.export import export_for_spark
-    from tasks.extract import find_new_files
-    from tasks.merge import merge_step
-    from tasks.stage import stage_entity
+    from tasks.lake.extract import find_new_files
+    from tasks.stage.load import stage_entity
+    from tasks.warehouse.export import export_for_spark
+    from tasks.warehouse.merge import merge_step
 
     for task in (stage_entity, merge_step, find_new_files, export_for_spark):
         assert task.retry_condition_fn is only_transient, task.name

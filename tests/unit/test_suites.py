@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from tasks.batch import read_batch
 from tasks.entities import SOURCES
-from tasks.file_validation import validate_batch
-from tasks.parse import iter_records
-from tasks.settings import get_settings
-from tasks.validate import (
+from tasks.quality.validate import (
     EXPECTATIONS_DIR,
     load_suite,
     reject_threshold,
     suite_definition,
 )
+from tasks.settings import get_settings
+from tasks.stage.batch import read_batch
+from tasks.stage.file_validation import validate_batch
+from tasks.stage.parse import iter_records
 
 SEVERITIES = {"critical", "warning", "info"}
 TIMESTAMPS_OK = ["2017-11-16 13:20:11.000", "2017-11-16 13:20:11.0000", "2017-11-16",

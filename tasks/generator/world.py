@@ -13,8 +13,8 @@ from datetime import date
 
 import numpy as np
 
-from tasks import generate_names as names
-from tasks.generate_render import Arr, Gen, spelled_table, table, uuid_fragments
+from tasks.generator import names
+from tasks.generator.render import Arr, Gen, spelled_table, table, uuid_fragments
 
 DIURNAL = [2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 13, 12, 10, 11, 13, 14, 14, 13, 12, 13, 14, 12, 8, 4]
 

@@ -31,23 +31,23 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb
 
-from tasks.batch import Batch, read_batch
 from tasks.entities import SOURCES, Entity
 from tasks.errors import DataError
-from tasks.file_validation import FileValidation
-from tasks.parse import as_text, iter_records
-from tasks.quarantine import (
+from tasks.quality.validate import Verdict, over_threshold, parameter_names, reject_threshold
+from tasks.resources import postgres
+from tasks.resources.lake import Lake, get_lake
+from tasks.retry import transient_retries
+from tasks.settings import get_settings
+from tasks.stage.batch import Batch, read_batch
+from tasks.stage.file_validation import FileValidation
+from tasks.stage.parse import as_text, iter_records
+from tasks.stage.quarantine import (
     Reject,
     collect_rejects,
     quarantine_name,
     write_quarantine,
     write_rejects,
 )
-from tasks.resources import postgres
-from tasks.resources.lake import Lake, get_lake
-from tasks.retry import transient_retries
-from tasks.settings import get_settings
-from tasks.validate import Verdict, over_threshold, parameter_names, reject_threshold
 
 COPY_ROWS = 100_000  # rows per CSV block sent to COPY
 _CSV = pa_csv.WriteOptions(include_header=False)  # nulls unquoted, strings quoted: NULL vs ''

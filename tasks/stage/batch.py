@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.entities import Entity
-from tasks.parse import Malformed, as_text
+from tasks.stage.parse import Malformed, as_text
 
 
 @dataclass

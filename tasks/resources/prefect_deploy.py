@@ -20,7 +20,7 @@ import yaml
 from tasks.errors import ConfigError
 from tasks.settings import get_settings
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 DEPLOYMENTS = PROJECT / "deployments"
 PREFECT_FILE = DEPLOYMENTS / "prefect.yaml"
 

@@ -17,11 +17,11 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from tasks.batch import Batch
 from tasks.entities import Entity
+from tasks.quality.validate import sanitize
 from tasks.resources import postgres
 from tasks.resources.lake import Lake
-from tasks.validate import sanitize
+from tasks.stage.batch import Batch
 
 
 @dataclass(frozen=True)

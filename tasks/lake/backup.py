@@ -12,19 +12,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 import psycopg
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.lake.files import NewFiles
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.retry import transient_retries
 from tasks.settings import get_settings
-
-if TYPE_CHECKING:
-    from tasks.extract import NewFiles
 
 logger = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tasks import generate_names as names
-from tasks.generate_render import Arr, Column, Gen, respell, spelled, table, uuid_fragments
-from tasks.generate_world import Students, World, drop, pick
+from tasks.generator import names
+from tasks.generator.render import Arr, Column, Gen, respell, spelled, table, uuid_fragments
+from tasks.generator.world import Students, World, drop, pick
 
 
 def event_columns(rng: Gen, w: World, st: Students, n: int, unspaced: bool) -> list[Column]:

@@ -17,7 +17,7 @@ or checksum, or when it has none. What follows from it:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import date
 
 import psycopg
@@ -25,38 +25,12 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks.backup import restore_removed_raw
 from tasks.entities import SOURCES
+from tasks.lake.backup import restore_removed_raw
+from tasks.lake.files import LakeFile, NewFiles
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.retry import transient_retries
-
-
-@dataclass(frozen=True)
-class LakeFile:
-    source: str  # the entity it feeds (tasks/entities.py SOURCES)
-    zone: str
-    path: str  # relative to the zone: <day>/<file name>
-    size: int
-    checksum: str
-
-    @property
-    def source_file(self) -> str:
-        """As stage's lineage columns and meta.load_counts name it."""
-        return f"{self.zone}/{self.path}"
-
-
-@dataclass(frozen=True)
-class NewFiles:
-    """What a run must take: the new file versions, and the sources to load into stage."""
-
-    run_date: date
-    files: tuple[LakeFile, ...] = ()
-    sources: tuple[str, ...] = ()
-
-    @property
-    def events(self) -> tuple[LakeFile, ...]:
-        return tuple(f for f in self.files if f.zone == "raw")
 
 
 def day_files(lake: Lake, run_date: date) -> list[LakeFile]:

@@ -26,9 +26,8 @@ from great_expectations.expectations.expectation_configuration import parse_resu
 from great_expectations.expectations.registry import get_expectation_impl
 from great_expectations.validator.validation_statistics import calc_validation_statistics
 
-from tasks.batch import Batch
 from tasks.errors import ConfigError
-from tasks.validate import (
+from tasks.quality.validate import (
     RESULT_FORMAT,
     Verdict,
     columns_of,
@@ -38,6 +37,7 @@ from tasks.validate import (
     run_suite,
     verdict_of,
 )
+from tasks.stage.batch import Batch
 
 # Column map expectations whose "per row" answer depends on the other rows.
 CROSS_ROW = frozenset(

@@ -1,9 +1,9 @@
 """Great Expectations Data Docs, built from the warehouse's validation history into the lake.
 
-Validations run in throw-away contexts (tasks/validate.py) and their trimmed results are kept in
-meta.validation_results. Here a file-backed GX context in a scratch folder is given the suites
-and the last days' results, renders its static site, and the site is copied into the lake's
-reports/data_docs/ (index.html last), so anyone with access to the lake opens
+Validations run in throw-away contexts (tasks/quality/validate.py) and their trimmed results
+are kept in meta.validation_results. Here a file-backed GX context in a scratch folder is given
+the suites and the last days' results, renders its static site, and the site is copied into the
+lake's reports/data_docs/ (index.html last), so anyone with access to the lake opens
 reports/data_docs/index.html. Rebuilding from the warehouse keeps the docs complete whichever
 worker ran which validation.
 """
@@ -30,10 +30,10 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact
 from prefect.cache_policies import NO_CACHE
 
+from tasks.quality.validate import load_suite
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.settings import get_settings
-from tasks.validate import load_suite
 
 HISTORY_DAYS = 30  # run dates the docs cover, up to the run's own
 SITE = "data_docs"  # under the lake's reports/ zone

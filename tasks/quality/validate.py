@@ -2,7 +2,7 @@
 
 Each source has a suite in `expectations/<name>.json` (GX 1.x format, reviewed as JSON, never
 written in Python). Frames are indexed by source row, so GX's per-row results name the rows
-directly; tasks/file_validation.py runs a suite over a file chunk by chunk.
+directly; tasks/stage/file_validation.py runs a suite over a file chunk by chunk.
 
 An expectation's `severity` says what a failure does: `critical` rejects every row it flags;
 `warning` and `info` are measured and reported (Data Docs, meta.validation_results) but the rows
@@ -32,7 +32,7 @@ from great_expectations.validator.v1_validator import Validator
 from tasks.errors import ConfigError
 from tasks.settings import get_settings
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
+EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 RESULT_FORMAT = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
 PER_ROW_KEYS = ("unexpected_list", "unexpected_index_list", "unexpected_index_query")
 

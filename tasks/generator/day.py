@@ -1,11 +1,11 @@
 """A deterministic generator of one day of source data, in the shapes and quirks of dataset.md.
 
 The real data are not public, so every test and benchmark runs on this. Records are drawn as
-numpy index arrays into tables of JSON fragments and rendered by `generate_render`, so a full-size
+numpy index arrays into tables of JSON fragments and rendered by `render`, so a full-size
 day renders in seconds without a json.dumps per record. This module keeps the public API, the
 BASE A files' columns and the writing of files; the population and reference data come from
-`generate_world`, the events (BASE B) from `generate_events`, the vocabulary from
-`generate_names`.
+`world`, the events (BASE B) from `events`, the vocabulary from
+`names`.
 
 Stable across run dates (same seed): the population of students, universities, courses, subjects
 and follows. Drawn per run date: a small drift of students' city and course (to exercise slowly
@@ -19,10 +19,10 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from tasks import generate_names as names
-from tasks.generate_events import event_columns
-from tasks.generate_render import DAY, Arr, Column, Gen, clock, render, table, times
-from tasks.generate_world import (
+from tasks.generator import names
+from tasks.generator.events import event_columns
+from tasks.generator.render import DAY, Arr, Column, Gen, clock, render, table, times
+from tasks.generator.world import (
     Students,
     World,
     draw_students,
