@@ -9,35 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 
 from tasks.errors import ConfigError
-from tasks.settings import get_settings
+from tasks.settings import get_settings, mask_url
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
-
-
-_PASSWORD_PARAM = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
-
-
-def mask_url(url: str) -> str:
-    """The URL (or key=value DSN) with any password replaced, safe to print or log."""
-    url = _PASSWORD_PARAM.sub(r"\1***", url)
-    parts = urlsplit(url)
-    if parts.scheme and parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        url = urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 @lru_cache(maxsize=1)

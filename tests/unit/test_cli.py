@@ -48,10 +48,28 @@ def test_run_with_an_unreachable_database_fails_in_one_sentence(
     assert "Traceback" not in result.output
 
 
-def test_bad_date_is_refused_before_anything_runs() -> None:
-    result = runner.invoke(app, ["run", "--date", "2017-13-45"])
+@pytest.mark.parametrize(
+    ("args", "value"),
+    [
+        (["run", "--date", "2017-13-45"], "2017-13-45"),
+        (["run", "--date", "16/11/2017"], "16/11/2017"),
+        (["run", "--date", "20171116"], "20171116"),
+        (["run", "--from", "2017-02-30", "--to", "2017-03-01"], "2017-02-30"),
+        (["generate", "--date", "yesterday"], "yesterday"),
+    ],
+)
+def test_a_bad_date_is_named_with_the_form_to_write(args: list[str], value: str) -> None:
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 2
-    assert "Invalid value" in result.output
+    assert f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2017-11-16" in result.output
+
+
+@pytest.mark.parametrize("scale", ["0", "-1", "nan"])
+def test_generate_refuses_a_scale_not_above_zero(scale: str, tmp_path) -> None:
+    result = runner.invoke(app, ["generate", "--scale", scale], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert "is not above 0" in result.output
+    assert not (tmp_path / "lake").exists()  # nothing written
 
 
 @pytest.mark.parametrize(
