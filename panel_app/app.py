@@ -87,11 +87,11 @@ def data_status(store: AnalyticsStore) -> pn.Column:
 
 
 def build_page(slug: str, settings: Settings | None = None) -> App:
-    """A fresh template around one page; a bad lake setting becomes a message, not a trace."""
-    settings = settings or get_settings()
+    """A fresh template around one page; a bad setting becomes a message, not a trace."""
     label, page_class = PAGES[slug]
     sidebar: list[object] = [navigation(slug)]
     try:
+        settings = settings or get_settings()  # a ConfigError never echoes a password
         store = AnalyticsStore()
         options = {
             StudentsPage: {"max_download_rows": settings.dashboard_download_rows},
@@ -103,7 +103,8 @@ def build_page(slug: str, settings: Settings | None = None) -> App:
             pn.state.add_periodic_callback(
                 store.reload_if_published, period=int(settings.dashboard_reload_seconds * 1000)
             )
-    except PdbiError as exc:  # e.g. PDBI_LAKE_URL names a backend that is not installed
+    except PdbiError as exc:  # e.g. PDBI_LAKE_URL names a backend that is not installed, or
+        # PDBI_DATABASE_URL is not a PostgreSQL URL
         main = pn.pane.Alert(str(exc), alert_type="danger")
     return pn.template.FastListTemplate(
         title=f"{TITLE} · {label}" if slug else TITLE,

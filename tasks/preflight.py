@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.resources import postgres
 from tasks.resources.lake import get_lake
 from tasks.resources.spark import check_java
+from tasks.run_record import record_run_started
 
 
 def check_prerequisites() -> list[str]:
@@ -27,8 +30,10 @@ def check_prerequisites() -> list[str]:
 
 
 @task(cache_policy=NO_CACHE)
-def preflight() -> list[str]:
+def preflight(run_date: date) -> list[str]:
+    """The checks, then the run's row in meta.pipeline_runs (the migrations are in place)."""
     lines = check_prerequisites()
     for line in lines:
         get_run_logger().info(line)
+    record_run_started(run_date)
     return lines

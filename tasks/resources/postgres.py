@@ -66,16 +66,20 @@ def describe_database() -> str:
 
 @contextmanager
 def connect(
-    autocommit: bool = False, application_name: str = "pdbi"
+    autocommit: bool = False, application_name: str = "pdbi", wait: bool = True
 ) -> Iterator[psycopg.Connection]:
     """A connection that commits on success and rolls back on error.
 
     Connection errors propagate as they are: during a run they are transient and retried.
     application_name shows in pg_stat_activity, so an operator sees which step holds what.
+    wait=False tries once (bookkeeping that must not hold a failing run up).
     """
-    with _connect_waiting(
-        database_url(), autocommit=autocommit, application_name=application_name
-    ) as conn:
+    options = {"autocommit": autocommit, "application_name": application_name}
+    if wait:
+        conn = _connect_waiting(database_url(), **options)
+    else:
+        conn = psycopg.connect(database_url(), connect_timeout=5, **options)
+    with conn:
         yield conn
 
 
