@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from datetime import date
+from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -13,7 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tasks.errors import PdbiError
-from tasks.settings import CASE_STUDY_DATE, get_settings
+from tasks.progress import first_line
+from tasks.settings import CASE_STUDY_DATE, get_settings, mask_text
 
 if TYPE_CHECKING:
     from tasks.summary import RunSummary
@@ -52,8 +54,10 @@ DateOption = Annotated[
 ]
 
 
-def _fail(exc: PdbiError) -> NoReturn:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+def _fail(exc: PdbiError | str, log_file: Path | None = None) -> NoReturn:
+    err.print(f"[bold red]error:[/] {mask_text(str(exc))}", highlight=False, soft_wrap=True)
+    if log_file is not None:
+        err.print(f"The whole log: {log_file}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -63,7 +67,7 @@ def main() -> None:
     try:
         app()
     except PdbiError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {mask_text(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
 
 
@@ -132,8 +136,10 @@ def run(day: DateOption = None, start: FromOption = None, end: ToOption = None) 
     Prefect's PREFECT_API_URL (unset: a local ephemeral API)."""
     from flows.backfill import backfill
     from flows.daily import daily_pipeline
-    from tasks.preflight import check_prerequisites
+    from tasks.preflight import check_days, check_prerequisites
+    from tasks.progress import run_progress
     from tasks.run_date import days_between, not_in_future
+    from tasks.summary import IncompleteRun
 
     if (start is None) != (end is None) or (start is not None and day is not None):
         err.print("[bold red]error:[/] give --date, or both --from and --to", highlight=False)
@@ -145,17 +151,29 @@ def run(day: DateOption = None, start: FromOption = None, end: ToOption = None) 
     except ValueError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    log_file = get_settings().data_dir / "logs" / f"run-{datetime.now():%Y%m%dT%H%M%S}.log"
+    started = False  # the flow began: its log is worth pointing at
     try:
-        for line in check_prerequisites():  # bad settings fail here, in one sentence
-            console.print(line, highlight=False)
-        if start is not None and end is not None:
-            summaries = backfill(start, end)
-        else:
-            summaries = [daily_pipeline(_run_date(day))]
+        # a line per step on the terminal, the whole log in log_file, until the process ends
+        with run_progress(log_file, restore=False):
+            for line in check_prerequisites():  # bad settings fail here, in one sentence
+                console.print(line, highlight=False)
+            check_days(days)  # every missing export, before anything is loaded
+            started = True
+            if start is not None and end is not None:
+                summaries = backfill(start, end)
+            else:
+                summaries = [daily_pipeline(days[0])]
+    except IncompleteRun as exc:  # loaded and published, the Data Docs broken
+        _print_summary(exc.summary)
+        _fail(exc, log_file)
     except PdbiError as exc:
-        _fail(exc)
+        _fail(exc, log_file if started else None)
+    except Exception as exc:  # a step's unexpected failure: one line here, the trace in the log
+        _fail(f"{type(exc).__name__}: {first_line(str(exc))}", log_file)
     for summary in summaries:
         _print_summary(summary)
+    err.print(f"Log: {log_file}", highlight=False, soft_wrap=True)
     console.print("Next: [bold]pdbi serve[/] to open the dashboard.")
 
 
@@ -170,6 +188,12 @@ def _print_summary(summary: RunSummary) -> None:
     console.print(outputs)
     events = ", ".join(f"{k} {v:,}" for k, v in summary.events.items())
     console.print(f"Events: {events}.")
+    docs = summary.data_docs
+    if docs is not None:
+        state = f"[bold red]unavailable[/]: {docs.error}" if docs.error else docs.url
+        console.print(f"Data Docs: {state}", highlight=False, soft_wrap=True)
+        for warning in docs.warnings:
+            console.print(f"[yellow]⚠[/] {warning}", highlight=False, soft_wrap=True)
 
 
 @app.command()

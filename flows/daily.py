@@ -47,5 +47,5 @@ def daily_pipeline(run_date: RunDate | None = None) -> RunSummary:
             outputs = run_analytics(run_date, students, inputs)
             published = publish_outputs(outputs, run_date)
         backup_raw(new_files)
-        link_data_docs(run_date)
-        return summarize_run(run_date, staged, merged, published.outputs, published.events)
+        docs = link_data_docs(run_date)
+        return summarize_run(run_date, staged, merged, published.outputs, published.events, docs)

@@ -23,7 +23,7 @@ import psycopg
 from tasks.errors import PdbiError
 from tasks.resources import postgres
 from tasks.run_date import as_date, scheduled_day
-from tasks.settings import mask_url
+from tasks.settings import mask_text
 from tasks.summary import RunSummary
 
 ERROR_CHARS = 2000  # a failure's sentence, kept whole; a stray huge message is cut
@@ -79,7 +79,7 @@ def error_sentence(exc: BaseException | None, fallback: str) -> str:
     else:
         first = next((line for line in str(exc).splitlines() if line.strip()), "")
         text = f"{type(exc).__name__}: {first.strip()}" if first else type(exc).__name__
-    return mask_url(" ".join(text.split()))[:ERROR_CHARS]
+    return mask_text(" ".join(text.split()))[:ERROR_CHARS]
 
 
 def write(record: RunRecord, sql_file: str) -> None:

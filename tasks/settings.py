@@ -233,6 +233,7 @@ _SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")  # all read as postg
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.\-]*)://", re.ASCII)
 _KEYWORDS = re.compile(r"^\s*[A-Za-z_]+\s*=")
 _PASSWORD_PARAM = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
+_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
 _USERINFO_SAFE = "%!$&'()*+,;=~"  # RFC 3986 sub-delims; "%" keeps what is already encoded
 
 
@@ -242,6 +243,11 @@ def mask_url(url: str) -> str:
     url = _PASSWORD_PARAM.sub(r"\1***", url)
     span = _password_span(url)
     return url if span is None else f"{url[: span[0]]}***{url[span[1] :]}"
+
+
+def mask_text(text: str) -> str:
+    """A sentence with the password of every URL in it (and any password=...) masked."""
+    return _URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), _PASSWORD_PARAM.sub(r"\1***", text))
 
 
 def _password_span(url: str) -> tuple[int, int] | None:
