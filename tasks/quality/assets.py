@@ -6,12 +6,14 @@ their styles and the index its table of validations (drawn by bootstrap-table). 
 at the versions GX's templates name, come from npm packages installed at setup time into
 `docs_assets/node_modules` (`make docs-assets`, from `docs_assets/package.json` and its lock
 file; nothing third-party is committed). `localise()` copies each file a page uses into the
-site's `static/vendor/<package>/`, with the package's licence, and points the page at it.
+site's `static/vendor/<package>/`, with the package's licence, and points the page at it; the
+files a page checks by hash (subresource integrity) are the very bytes the CDN serves. GX's
+logo, fetched from its bucket with the context's id as a usage beacon, becomes the copy the
+site already holds.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import shutil
 from dataclasses import dataclass
@@ -20,7 +22,6 @@ from pathlib import Path
 ASSETS = Path(__file__).resolve().parent / "docs_assets" / "node_modules"
 VENDOR = "static/vendor"
 INSTALL = "make docs-assets (npm ci in tasks/quality/docs_assets)"
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,8 @@ class Asset:
 
 _BOOTSTRAP_TABLE = "https://unpkg.com/bootstrap-table@{}/dist/"
 _FILTER_CONTROL = "extensions/filter-control/bootstrap-table-filter-control"
-# every CDN URL of GX 1.x's page templates -> the same file from npm (popper 1.16.1 stands in
-# for 1.12.9: bootstrap 4.3.1 needs ^1.14.7; one bootstrap-table for GX's 1.19.0 and 1.19.1)
+# every CDN URL of GX 1.x's page templates -> the same file from npm, byte for byte where the
+# page checks its hash (popper, bootstrap); one bootstrap-table for GX's 1.19.0 and 1.19.1
 CDN: dict[str, Asset] = {
     "https://code.jquery.com/jquery-3.7.1.min.js": Asset("jquery", "dist/jquery.min.js"),
     "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js": Asset(
@@ -85,6 +86,12 @@ CDN: dict[str, Asset] = {
 _LOADED = re.compile(
     r"""(<(?:script|link)\b[^>]*?\s(?:src|href)\s*=\s*)(["'])(https?://[^"']+)\2"""
 )
+# GX's logo comes from its web-assets bucket with the data context's id in the query (a usage
+# beacon); the same image ships in the site's static/images/
+_LOGO = re.compile(
+    r"""(<img\b[^>]*?\ssrc\s*=\s*)(["'])https://great-expectations-web-assets\.[^/"']+/"""
+    r"""([\w.\-]+)(?:\?[^"']*)?\2"""
+)
 
 
 def localise(site: Path, assets: Path = ASSETS) -> list[str]:
@@ -122,7 +129,14 @@ def localise(site: Path, assets: Path = ASSETS) -> list[str]:
                 else f"{match.group(1)}{match.group(2)}{found}{match.group(2)}"
             )
 
-        localised = _LOADED.sub(swap, text)
+        def logo(match: re.Match[str], page: Path = page) -> str:
+            if not (site / "static" / "images" / match.group(3)).is_file():
+                return match.group(0)
+            up = "../" * (len(page.relative_to(site).parts) - 1)
+            quote = match.group(2)
+            return f"{match.group(1)}{quote}{up}static/images/{match.group(3)}{quote}"
+
+        localised = _LOGO.sub(logo, _LOADED.sub(swap, text))
         if localised != text:
             page.write_text(localised, encoding="utf-8")
     return list(problems.values())

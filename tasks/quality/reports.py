@@ -141,10 +141,10 @@ def validation_history(run_date: date) -> list[tuple[date, str, str, datetime, s
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
-def publish_data_docs(run_date: date) -> list[str]:
+def publish_data_docs(run_date: date) -> str:
     """Data Docs of the last HISTORY_DAYS run dates' validations, published to the lake with
-    their scripts and styles; returns the warnings (one sentence each). A failure is recorded
-    in status.json, then raised."""
+    their scripts and styles; returns the index's place in the lake. The outcome is recorded
+    in status.json: the warnings (one sentence each), or the error, which is then raised."""
     lake = get_lake()
     try:
         results = validation_history(run_date)
@@ -158,7 +158,7 @@ def publish_data_docs(run_date: date) -> list[str]:
         write_status(lake, run_date, failure_sentence(exc), [])
         raise
     write_status(lake, run_date, None, warnings)
-    return warnings
+    return f"reports/{SITE}/index.html"
 
 
 def failure_sentence(exc: BaseException) -> str:
@@ -173,14 +173,14 @@ def build_reports(run_date: date) -> Any:
     fails the run for it once everything else is published."""
     log = get_run_logger()
     try:
-        warnings = publish_data_docs(run_date)
+        index = publish_data_docs(run_date)
     except Exception as exc:  # noqa: BLE001 - any failure of GX or the lake is reported alike
         log.info("the failed Data Docs build's traceback, for the record", exc_info=True)
         return Failed(message=f"Data Docs could not be built ({failure_sentence(exc)})")
-    for warning in warnings:
+    for warning in check_site(get_lake())[1]:
         log.warning(warning)
-    log.info("Data Docs: reports/%s/index.html in the lake at %s", SITE, get_lake().url)
-    return f"reports/{SITE}/index.html"
+    log.info("Data Docs: %s in the lake at %s", index, get_lake().url)
+    return index
 
 
 def data_docs_url() -> str:

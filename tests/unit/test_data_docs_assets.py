@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.util
 import re
 from pathlib import Path
@@ -19,6 +21,8 @@ PAGE = """<html><head>
 <script src="https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js"></script>
 <script src='https://cdn.jsdelivr.net/npm/vega@5'></script>
 <a href="https://greatexpectations.io">a link, not a load</a>
+<img class="NO-CACHE" src="https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/\
+logo-long.png?d=20261204T220607Z&dataContextId=4ec75a44" alt="Great Expectations"/>
 </head></html>"""
 
 
@@ -52,9 +56,27 @@ def test_every_local_copy_is_installed() -> None:
 
 
 @pytest.mark.usefixtures("installed")
+def test_files_checked_by_hash_are_the_bytes_the_cdn_serves() -> None:
+    """GX's templates pin some files with subresource integrity: the local copy must hash the
+    same, or the browser refuses it."""
+    pinned: dict[str, str] = {}
+    for path in (GX / "render").rglob("*.j2"):
+        text = path.read_text(encoding="utf-8")
+        for url, digest in re.findall(r'src="(https://[^"]+)" integrity="sha384-([^"]+)"', text):
+            pinned[url] = digest
+    assert pinned  # the templates were read
+    for url, digest in pinned.items():
+        asset = CDN[url]
+        data = (ASSETS / asset.package / asset.file).read_bytes()
+        assert base64.b64encode(hashlib.sha384(data).digest()).decode() == digest, url
+
+
+@pytest.mark.usefixtures("installed")
 def test_pages_load_their_files_from_the_site(tmp_path: Path) -> None:
     site = tmp_path / "site"
     (site / "validations" / "students").mkdir(parents=True)
+    (site / "static" / "images").mkdir(parents=True)
+    (site / "static" / "images" / "logo-long.png").write_bytes(b"png")
     (site / "index.html").write_text(PAGE, encoding="utf-8")
     (site / "validations" / "students" / "run.html").write_text(PAGE, encoding="utf-8")
 
@@ -66,7 +88,9 @@ def test_pages_load_their_files_from_the_site(tmp_path: Path) -> None:
     assert f"src='{VENDOR}/vega/build/vega.min.js'" in index
     assert f'src="../../{VENDOR}/bootstrap-table/dist/bootstrap-table.min.js"' in deep
     assert 'href="https://greatexpectations.io"' in index  # a link is left alone
-    assert not re.search(r"(src|href)=.https://(?!greatexpectations)", index + deep)
+    assert 'src="../../static/images/logo-long.png"' in deep  # no beacon, no context id
+    assert "dataContextId" not in index + deep
+    assert not re.search(r"(src|href)=.https://(?!greatexpectations\.io)", index + deep)
     vendor = site / VENDOR
     assert (vendor / "fontawesome-free" / "css" / "all.min.css").is_file()
     assert (vendor / "fontawesome-free" / "webfonts" / "fa-solid-900.woff2").is_file()
