@@ -88,3 +88,34 @@ def test_a_successful_and_a_failed_run_are_both_recorded(
     frame = warehouse.warehouse_runs()
     assert list(frame["state"]) == ["Failed", "Completed"]
     assert "students.json" in frame["error"].iloc[0]
+
+
+@pytest.mark.parametrize("database_url", ["server"], indirect=True)
+def test_a_run_whose_data_docs_fail_ends_failed_after_publishing(
+    database_url: str, isolated_settings: Path
+) -> None:
+    """The reports zone cannot hold the site (a file stands where its folder goes): the day is
+    still loaded and published, then the run fails, saying why, and the record says so."""
+    from prefect.client.orchestration import get_client
+
+    from tasks.summary import IncompleteRun
+
+    lake = get_lake()
+    generate(lake, scale=0.002, seed=5, run_date=DAY)
+    lake.ensure_zones()
+    (isolated_settings / "lake" / "reports" / "data_docs").write_text("not a folder")
+
+    with pytest.raises(IncompleteRun) as failure:
+        daily_pipeline(DAY)
+
+    message = str(failure.value)
+    assert message.startswith(f"{DAY} was loaded and published, but ")
+    assert "Data Docs" in message
+    summary = failure.value.summary
+    assert summary.outputs and all(lake.exists("analytics", name) for name in summary.outputs)
+    assert summary.data_docs is not None and summary.data_docs.error
+    (failed,) = runs()
+    assert failed["state"] == "Failed" and failed["error"] == " ".join(message.split())
+    with get_client(sync_client=True) as client:
+        docs = [a for a in client.read_artifacts() if a.key == "data-docs"]
+    assert docs and "Data Docs unavailable" in str(docs[0].data)
