@@ -17,6 +17,8 @@ from tasks.run_record import record_run_started
 
 def check_prerequisites() -> list[str]:
     """Lake, database (with migrations applied) and Java; returns one line per component.
+    Once `pdbi db init` has run and no migration is pending, nothing here changes the
+    database's schema, so the nightly login needs no DDL rights.
     The lake must exist: a mistyped PDBI_LAKE_URL is said so before any zone is created in it
     (`pdbi generate` creates a new lake)."""
     lake = get_lake()
@@ -29,7 +31,8 @@ def check_prerequisites() -> list[str]:
     database = postgres.check_database()
     with postgres.connect() as conn:
         applied = postgres.apply_migrations(conn)
-        postgres.ensure_roles(conn)
+        if applied or not postgres.roles_ready(conn):  # else `pdbi db init` did it: no DDL
+            postgres.ensure_roles(conn)
     java = check_java()
     return [
         f"lake: {lake.url}",
