@@ -44,7 +44,7 @@ def test_the_tags_the_readme_lists_are_the_tags_tasks_carry() -> None:
     """The README names the tags an operator can put a concurrency limit on; each must be on
     a task, and every tag a task carries must be named."""
     text = README.read_text(encoding="utf-8")
-    words = r"\s+".join("tagged by the shared resource they load".split())
+    words = r"\s+".join(["tagged", "by", "the", "shared", "resource", "they", "load"])
     sentence = re.search(words + r"\s+\(([^)]*)\)", text)
     assert sentence, "the README's sentence about tags is gone"
     documented = set(re.findall(r"`([a-z-]+)`", sentence.group(1)))
