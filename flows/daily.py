@@ -27,7 +27,7 @@ def run_name() -> str:
     return f"daily-{day or scheduled_day(flow_run.get_scheduled_start_time())}"
 
 
-# RUN_HOOKS write the run's row in meta.pipeline_runs when it starts and however it ends
+# the preflight writes the run's row in meta.pipeline_runs, RUN_HOOKS its end, however it ends
 @flow(name="daily-pipeline", flow_run_name=run_name, log_prints=True, **RUN_HOOKS)
 def daily_pipeline(run_date: RunDate | None = None) -> RunSummary:
     """One day: extract, stage, warehouse, export, Spark, publish, backup, Data Docs, summary.
