@@ -7,10 +7,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.pdbi-installed
+# the scripts and styles of the Data Docs, from npm, so the docs work offline (tasks/quality/assets.py)
+DOCS_ASSETS := tasks/quality/docs_assets
+ASSETS_STAMP := $(DOCS_ASSETS)/node_modules/.pdbi-installed
 DAY ?= 2017-11-16
 SCALE ?= 0.01
 
-.PHONY: demo test lint bench system-deps clean-data
+.PHONY: demo test lint bench system-deps docs-assets clean-data
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("pdbi needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -22,13 +25,19 @@ $(STAMP): pyproject.toml
 system-deps:
 	@bash scripts/system-deps.sh
 
-demo: $(STAMP) system-deps
+$(ASSETS_STAMP): $(DOCS_ASSETS)/package.json $(DOCS_ASSETS)/package-lock.json
+	npm ci --prefix $(DOCS_ASSETS) --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(ASSETS_STAMP)
+
+docs-assets: $(ASSETS_STAMP)
+
+demo: $(STAMP) system-deps $(ASSETS_STAMP)
 	$(BIN)/pdbi generate --scale $(SCALE) --date $(DAY)
 	$(BIN)/pdbi run --date $(DAY)
 	@echo
 	@echo "Open the dashboard:  $(BIN)/pdbi serve   then browse http://127.0.0.1:5006/"
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps $(ASSETS_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
+import sys
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from tasks.errors import PdbiError
-from tasks.settings import CASE_STUDY_DATE, get_settings
+from tasks.progress import first_line
+from tasks.settings import CASE_STUDY_DATE, get_settings, mask_text
 
 if TYPE_CHECKING:
     from tasks.summary import RunSummary
@@ -26,27 +30,59 @@ app.add_typer(db_app, name="db")
 console = Console()
 err = Console(stderr=True)
 
+
+def parse_day(value: str | date) -> date:
+    """A day written YYYY-MM-DD; anything else is refused with the form to use."""
+    if isinstance(value, date):
+        return value
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            return date.fromisoformat(value.strip())
+    except ValueError:
+        pass  # 2017-13-45: the right shape, not a day
+    raise typer.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2017-11-16")
+
+
 DateOption = Annotated[
-    datetime | None,
+    date | None,
     typer.Option(
-        "--date", formats=["%Y-%m-%d"], help="Day to process (PDBI_RUN_DATE; default today)."
+        "--date",
+        parser=parse_day,
+        metavar="YYYY-MM-DD",
+        help="Day to process (PDBI_RUN_DATE; default today).",
     ),
 ]
 
 
-def _fail(exc: PdbiError) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+def _fail(exc: PdbiError | str, log_file: Path | None = None) -> NoReturn:
+    err.print(f"[bold red]error:[/] {mask_text(str(exc))}", highlight=False, soft_wrap=True)
+    if log_file is not None:
+        err.print(f"The whole log: {log_file}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
-def _run_date(value: datetime | None) -> date:
-    return value.date() if value else get_settings().run_date
+def main() -> None:
+    """The `pdbi` entry point: a setting that cannot be read, wherever a command first reads
+    it, ends the command in one sentence, not a traceback."""
+    try:
+        app()
+    except PdbiError as exc:
+        err.print(f"[bold red]error:[/] {mask_text(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+
+
+def _run_date(value: date | None) -> date:
+    return value or get_settings().run_date
 
 
 @app.command()
 def generate(
     scale: Annotated[
-        float, typer.Option(help="1 is the full-size day; 0.01 a small test set.")
+        float,
+        typer.Option(
+            help="Above 0: 1 is the full-size day; 0.01 a small test set.",
+            callback=lambda value: _above_zero("--scale", value),
+        ),
     ] = 0.01,
     seed: Annotated[int, typer.Option(help="Same seed and scale give the same bytes.")] = 7,
     day: DateOption = None,
@@ -56,7 +92,7 @@ def generate(
     from tasks.generator.day import generate as write_day
     from tasks.resources.lake import get_lake
 
-    run_date = day.date() if day else CASE_STUDY_DATE
+    run_date = day or CASE_STUDY_DATE
     try:
         counts = write_day(get_lake(), scale=scale, seed=seed, run_date=run_date)
     except PdbiError as exc:
@@ -68,13 +104,26 @@ def generate(
     console.print(f"Lake: {get_lake().url}. Next: [bold]pdbi run --date {run_date}[/]")
 
 
+def _above_zero(option: str, value: float) -> float:
+    if not value > 0:  # also refuses nan
+        raise typer.BadParameter(f"{value:g} is not above 0; {option} 1 is the full-size day")
+    return value
+
+
 FromOption = Annotated[
-    datetime | None,
-    typer.Option("--from", formats=["%Y-%m-%d"], help="First day of a backfill (with --to)."),
+    date | None,
+    typer.Option(
+        "--from",
+        parser=parse_day,
+        metavar="YYYY-MM-DD",
+        help="First day of a backfill (with --to).",
+    ),
 ]
 ToOption = Annotated[
-    datetime | None,
-    typer.Option("--to", formats=["%Y-%m-%d"], help="Last day of a backfill, included."),
+    date | None,
+    typer.Option(
+        "--to", parser=parse_day, metavar="YYYY-MM-DD", help="Last day of a backfill, included."
+    ),
 ]
 
 
@@ -87,30 +136,44 @@ def run(day: DateOption = None, start: FromOption = None, end: ToOption = None) 
     Prefect's PREFECT_API_URL (unset: a local ephemeral API)."""
     from flows.backfill import backfill
     from flows.daily import daily_pipeline
-    from tasks.preflight import check_prerequisites
+    from tasks.preflight import check_days, check_prerequisites
+    from tasks.progress import run_progress
     from tasks.run_date import days_between, not_in_future
+    from tasks.summary import IncompleteRun
 
     if (start is None) != (end is None) or (start is not None and day is not None):
         err.print("[bold red]error:[/] give --date, or both --from and --to", highlight=False)
         raise typer.Exit(2)
     try:  # a day that cannot be run is refused before anything runs
-        days = days_between(start.date(), end.date()) if start and end else [_run_date(day)]
+        days = days_between(start, end) if start and end else [_run_date(day)]
         for one in days:
             not_in_future(one)
     except ValueError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    log_file = get_settings().data_dir / "logs" / f"run-{datetime.now():%Y%m%dT%H%M%S}.log"
+    started = False  # the flow began: its log is worth pointing at
     try:
-        for line in check_prerequisites():  # bad settings fail here, in one sentence
-            console.print(line, highlight=False)
-        if start is not None and end is not None:
-            summaries = backfill(start.date(), end.date())
-        else:
-            summaries = [daily_pipeline(_run_date(day))]
+        # a line per step on the terminal, the whole log in log_file, until the process ends
+        with run_progress(log_file, restore=False):
+            for line in check_prerequisites():  # bad settings fail here, in one sentence
+                console.print(line, highlight=False)
+            check_days(days)  # every missing export, before anything is loaded
+            started = True
+            if start is not None and end is not None:
+                summaries = backfill(start, end)
+            else:
+                summaries = [daily_pipeline(days[0])]
+    except IncompleteRun as exc:  # loaded and published, the Data Docs broken
+        _print_summary(exc.summary)
+        _fail(exc, log_file)
     except PdbiError as exc:
-        _fail(exc)
+        _fail(exc, log_file if started else None)
+    except Exception as exc:  # a step's unexpected failure: one line here, the trace in the log
+        _fail(f"{type(exc).__name__}: {first_line(str(exc))}", log_file)
     for summary in summaries:
         _print_summary(summary)
+    err.print(f"Log: {log_file}", highlight=False, soft_wrap=True)
     console.print("Next: [bold]pdbi serve[/] to open the dashboard.")
 
 
@@ -125,6 +188,12 @@ def _print_summary(summary: RunSummary) -> None:
     console.print(outputs)
     events = ", ".join(f"{k} {v:,}" for k, v in summary.events.items())
     console.print(f"Events: {events}.")
+    docs = summary.data_docs
+    if docs is not None:
+        state = f"[bold red]unavailable[/]: {docs.error}" if docs.error else docs.url
+        console.print(f"Data Docs: {state}", highlight=False, soft_wrap=True)
+        for warning in docs.warnings:
+            console.print(f"[yellow]⚠[/] {warning}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -279,4 +348,4 @@ def db_stop() -> None:
 
 
 if __name__ == "__main__":
-    app()
+    main()

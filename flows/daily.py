@@ -16,6 +16,7 @@ from tasks.preflight import preflight
 from tasks.quality.reports import link_data_docs
 from tasks.run_date import RunDate, as_date, scheduled_day
 from tasks.run_lock import run_lock
+from tasks.run_record import RUN_HOOKS
 from tasks.summary import RunSummary, summarize_run
 from tasks.warehouse.export import export_for_spark
 
@@ -26,12 +27,13 @@ def run_name() -> str:
     return f"daily-{day or scheduled_day(flow_run.get_scheduled_start_time())}"
 
 
-@flow(name="daily-pipeline", flow_run_name=run_name, log_prints=True)
+# the preflight writes the run's row in meta.pipeline_runs, RUN_HOOKS its end, however it ends
+@flow(name="daily-pipeline", flow_run_name=run_name, log_prints=True, **RUN_HOOKS)
 def daily_pipeline(run_date: RunDate | None = None) -> RunSummary:
     """One day: extract, stage, warehouse, export, Spark, publish, backup, Data Docs, summary.
     run_date None (the nightly schedule): the day before the scheduled start."""
     run_date = run_date or scheduled_day(flow_run.get_scheduled_start_time())
-    preflight()
+    preflight(run_date)
     with run_lock(run_date, log=get_run_logger()):  # one run per day at a time
         load_id = f"{run_date.isoformat()}-{(flow_run.get_id() or 'local')[:8]}"
         new_files = find_new_files(run_date)
@@ -45,5 +47,5 @@ def daily_pipeline(run_date: RunDate | None = None) -> RunSummary:
             outputs = run_analytics(run_date, students, inputs)
             published = publish_outputs(outputs, run_date)
         backup_raw(new_files)
-        link_data_docs(run_date)
-        return summarize_run(run_date, staged, merged, published.outputs, published.events)
+        docs = link_data_docs(run_date)
+        return summarize_run(run_date, staged, merged, published.outputs, published.events, docs)

@@ -4,7 +4,7 @@ Importing this module serves nothing; `serve()` (called by `pdbi serve`) or `pyt
 panel_app.app` does. Each session gets its own store (its own threshold and filters) over the
 shared caches, a sidebar to move between pages, a refresh button, and a periodic check that
 reloads the data when a newer run's manifest is published. `/reports/` serves the lake's
-reports zone (Data Docs) and nothing else.
+reports zone (Data Docs) and nothing else; Panel's `/components/` route is closed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from html import escape
 
 import panel as pn
 from panel.template.base import BaseTemplate
+from tornado.web import HTTPError, RequestHandler
 
 from panel_app.events import EventsStore
 from panel_app.pages.common import PageView
@@ -87,11 +88,11 @@ def data_status(store: AnalyticsStore) -> pn.Column:
 
 
 def build_page(slug: str, settings: Settings | None = None) -> App:
-    """A fresh template around one page; a bad lake setting becomes a message, not a trace."""
-    settings = settings or get_settings()
+    """A fresh template around one page; a bad setting becomes a message, not a trace."""
     label, page_class = PAGES[slug]
     sidebar: list[object] = [navigation(slug)]
     try:
+        settings = settings or get_settings()  # a ConfigError never echoes a password
         store = AnalyticsStore()
         options = {
             StudentsPage: {"max_download_rows": settings.dashboard_download_rows},
@@ -103,7 +104,8 @@ def build_page(slug: str, settings: Settings | None = None) -> App:
             pn.state.add_periodic_callback(
                 store.reload_if_published, period=int(settings.dashboard_reload_seconds * 1000)
             )
-    except PdbiError as exc:  # e.g. PDBI_LAKE_URL names a backend that is not installed
+    except PdbiError as exc:  # e.g. PDBI_LAKE_URL names a backend that is not installed, or
+        # PDBI_DATABASE_URL is not a PostgreSQL URL
         main = pn.pane.Alert(str(exc), alert_type="danger")
     return pn.template.FastListTemplate(
         title=f"{TITLE} · {label}" if slug else TITLE,
@@ -149,6 +151,22 @@ def warm_caches() -> None:
     import prefect.client.orchestration  # noqa: F401  the Pipeline page's client, seconds to import
 
 
+class NotServed(RequestHandler):
+    """A 404 for a route Panel offers and pdbi does not use."""
+
+    def prepare(self) -> None:
+        raise HTTPError(404)
+
+
+# Panel's /components/<module>/<class>/... imports whatever module a URL names (to serve the
+# files a custom component lists); pdbi's pages use none, so the route answers 404 before any
+# import. Earlier patterns win, so these go ahead of Panel's own.
+EXTRA_ROUTES: list[tuple[str, type[RequestHandler]]] = [
+    (ROUTE, ReportsHandler),
+    (r"/components/(.*)", NotServed),
+]
+
+
 def serve(
     address: str, port: int, show: bool = False, routes: dict[str, Callable] | None = None
 ) -> None:
@@ -161,7 +179,7 @@ def serve(
         show=show,
         title=TITLE,
         websocket_origin=websocket_origins(address, port),
-        extra_patterns=[(ROUTE, ReportsHandler)],
+        extra_patterns=EXTRA_ROUTES,
         threaded=False,
         start=True,
     )

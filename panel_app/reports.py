@@ -10,6 +10,7 @@ lake's file must also resolve, symlinks followed, inside the zone's folder. Anyt
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 import re
@@ -21,6 +22,7 @@ from tasks.resources.lake import Lake, get_lake
 ZONE = "reports"
 ROUTE = r"/reports/(.*)"
 DATA_DOCS = "data_docs/index.html"  # where tasks/quality/reports.py publishes the site's index
+DOCS_STATUS = "data_docs/status.json"  # the last build's outcome, written beside it
 _SEGMENT = re.compile(r"[\w][\w.\-+=,@~ ]*")  # letters, digits and a few marks; no leading dot
 
 
@@ -73,3 +75,15 @@ class ReportsHandler(RequestHandler):
 
 def has_data_docs(lake: Lake) -> bool:
     return lake.exists(ZONE, DATA_DOCS)
+
+
+def data_docs_failure(lake: Lake) -> str | None:
+    """The last Data Docs build's error, as the pipeline recorded it, or None."""
+    if not lake.exists(ZONE, DOCS_STATUS):
+        return None
+    try:
+        status = json.loads(lake.read_bytes(ZONE, DOCS_STATUS))
+    except ValueError:
+        return f"reports/{DOCS_STATUS} cannot be read"
+    error = status.get("error") if isinstance(status, dict) else None
+    return f"the build of {status.get('run_date')} failed: {error}" if error else None

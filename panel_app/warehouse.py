@@ -60,11 +60,11 @@ def _no_warehouse_reason() -> str | None:
 
 def read_queries(queries: dict[str, tuple[str, dict]]) -> dict[str, pd.DataFrame]:
     """Run sql/ files in one read-only transaction; each result as a frame."""
-    reason = _no_warehouse_reason()
-    if reason:
-        raise Unavailable(reason)
     frames: dict[str, pd.DataFrame] = {}
     try:
+        reason = _no_warehouse_reason()
+        if reason:
+            raise Unavailable(reason)
         with postgres.connect_reporting() as conn:  # the read-only reporting role
             for name, (path, params) in queries.items():
                 with conn.cursor() as cur:

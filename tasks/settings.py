@@ -7,20 +7,39 @@ uses (`DATABASE_URL`, `SPARK_MASTER`, `JAVA_HOME`).
 
 from __future__ import annotations
 
+import os
+import re
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
-from pydantic import AliasChoices, Field, SecretStr
+from psycopg.conninfo import conninfo_to_dict
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+from tasks.errors import ConfigError
 
 CASE_STUDY_DATE = date(2017, 11, 16)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="PDBI_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="PDBI_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,  # a rejected value may hold a password: never echo it
     )
 
     database_url: SecretStr | None = Field(
@@ -176,8 +195,147 @@ class Settings(BaseSettings):
         default=100_000, ge=0, description="Most rows the Students page offers to download."
     )
 
+    @field_validator("database_url", "reporting_url", mode="before")
+    @classmethod
+    def _postgres_url(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None  # set but empty reads as unset
+        return normalise_postgres_url(value, setting_name(info.field_name or ""))
+
+    @field_validator("data_dir", "gdrive_credentials", "jdbc_jar", "java_home", mode="after")
+    @classmethod
+    def _absolute_path(cls, value: Path | None) -> Path | None:
+        """Resolved once, here: every consumer (GX's Data Docs, pgserver, Spark) gets an
+        absolute path, whatever the working folder of the process that reads it."""
+        return None if value is None else value.expanduser().resolve()
+
+    @field_validator("lake_url", mode="after")
+    @classmethod
+    def _absolute_lake_folder(cls, value: str) -> str:
+        """A lake given as a folder becomes an absolute one; URLs (s3://, gdrive://, file://)
+        stay as written."""
+        if "://" in value or not value.strip():
+            return value
+        return str(Path(value.strip()).expanduser().resolve())
+
+
+# --- database URLs --------------------------------------------------------------------------
+
+ACCEPTED_URLS = (
+    "postgresql://user:password@host:5432/database (postgres:// and postgresql+psycopg:// "
+    "are read the same) or libpq's key=value form (host=... dbname=... user=...)"
+)
+_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")  # all read as postgresql://
+_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.\-]*)://", re.ASCII)
+_KEYWORDS = re.compile(r"^\s*[A-Za-z_]+\s*=")
+_PASSWORD_PARAM = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
+_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
+_USERINFO_SAFE = "%!$&'()*+,;=~"  # RFC 3986 sub-delims; "%" keeps what is already encoded
+
+
+def mask_url(url: str) -> str:
+    """The URL (or key=value string) with any password replaced by ***, safe to print or log;
+    also for strings that are not valid URLs at all."""
+    url = _PASSWORD_PARAM.sub(r"\1***", url)
+    span = _password_span(url)
+    return url if span is None else f"{url[: span[0]]}***{url[span[1] :]}"
+
+
+def mask_text(text: str) -> str:
+    """A sentence with the password of every URL in it (and any password=...) masked."""
+    return _URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), _PASSWORD_PARAM.sub(r"\1***", text))
+
+
+def _password_span(url: str) -> tuple[int, int] | None:
+    """Where the password of `[scheme://]user:password@host...` lies: between the first ":"
+    after the user and the last "@" (a pasted password may hold "/", "@", "?" or "#"
+    unencoded, and all of it must be hidden)."""
+    scheme = _SCHEME.match(url)
+    start, at = (scheme.end() if scheme else 0), url.rfind("@")
+    colon = url.find(":", start, at)
+    if at < 0 or colon < 0 or re.search(r"[/?#\s]", url[start:colon]):
+        return None
+    return colon + 1, at
+
+
+def setting_name(field: str) -> str:
+    """The environment variable a field was read from, as the operator wrote it."""
+    name = f"PDBI_{field.upper()}"
+    if field == "database_url" and name not in os.environ and "DATABASE_URL" in os.environ:
+        return "DATABASE_URL"
+    return name
+
+
+def normalise_postgres_url(value: str, name: str = "PDBI_DATABASE_URL") -> str:
+    """One spelling for every accepted form: postgresql://, with user and password
+    percent-encoded as libpq expects (a pasted "p@ss/word" would otherwise be read as part of
+    the host or database, and echoed in the errors about them); key=value strings as given.
+    Anything libpq cannot read fails with one sentence naming the setting, password masked."""
+    value = value.strip()
+    scheme = _SCHEME.match(value)
+    if scheme is None and _KEYWORDS.match(value):
+        normalised = value
+    elif scheme is not None and scheme.group(1).lower() in _SCHEMES:
+        rest = value[scheme.end() :]
+        user_info, at, host_part = rest.rpartition("@")
+        if at:
+            user, colon, password = user_info.partition(":")
+            user_info = _encode(user) + (colon and ":" + _encode(password))
+        normalised = f"postgresql://{user_info}{at}{host_part}"
+    else:
+        raise _url_error(
+            f"{name} is not a PostgreSQL URL ({mask_url(value)!r}); use {ACCEPTED_URLS}."
+        )
+    try:
+        conninfo_to_dict(normalised)
+    except Exception as exc:  # psycopg.ProgrammingError: libpq cannot read it
+        reason = _masked_reason(exc, normalised) if scheme else "libpq cannot read it"
+        raise _url_error(
+            f"{name} cannot be read ({mask_url(value)!r}: {reason}); use {ACCEPTED_URLS}."
+        ) from None
+    return normalised
+
+
+def _encode(part: str) -> str:
+    part = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", part)  # a lone "%" is a character
+    return quote(part, safe=_USERINFO_SAFE)
+
+
+def _masked_reason(exc: Exception, url: str) -> str:
+    """libpq's first line, with the URL's password (encoded or not) masked."""
+    reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    span = _password_span(url)
+    if span is not None and span[1] > span[0]:
+        secret = url[span[0] : span[1]]
+        for text in {secret, unquote(secret)}:
+            reason = reason.replace(text, "***")
+    return mask_url(reason.rstrip("."))
+
+
+def _url_error(message: str) -> PydanticCustomError:
+    return PydanticCustomError("pdbi_setting", message)  # type: ignore[arg-type]
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Read the environment once per process; tests call `get_settings.cache_clear()`."""
-    return Settings()
+    """Read the environment once per process; tests call `get_settings.cache_clear()`.
+
+    A setting that cannot be used is a ConfigError of one sentence per setting, naming it and
+    never echoing its value (it may hold a password)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(" ".join(_sentence(error) for error in exc.errors())) from None
+    except SettingsError as exc:  # a JSON setting that is not JSON
+        raise ConfigError(f"{exc}; write it as JSON, for example {{}}.") from None
+
+
+def _sentence(error: Any) -> str:
+    if error["type"] == "pdbi_setting":
+        return error["msg"]
+    field = str(error["loc"][0]) if error["loc"] else ""
+    return f"{setting_name(field)}: {error['msg'].rstrip('.')}."

@@ -9,6 +9,8 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from tasks.errors import PdbiError
+from tasks.quality.reports import DocsStatus
 from tasks.stage.load import LoadCounts
 from tasks.warehouse.merge import SCD_DIMENSIONS, MergeCounts
 
@@ -21,6 +23,16 @@ class RunSummary:
     outputs: dict[str, int] = field(default_factory=dict)  # published file -> rows
     # read, malformed, anonymous, identified, null_country (as in analytics/manifest.json)
     events: dict[str, int] = field(default_factory=dict)
+    data_docs: DocsStatus | None = None
+
+
+class IncompleteRun(PdbiError):
+    """The day was loaded and published, but a step reporting on it failed (the Data Docs):
+    the run fails, last, so that its state says so; the summary travels with the error."""
+
+    def __init__(self, message: str, summary: RunSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 def scd_changes(merged: list[MergeCounts]) -> list[dict[str, object]]:
@@ -66,7 +78,15 @@ def summarize_run(
     merged: list[MergeCounts],
     outputs: dict[str, int],
     events: dict[str, int],
+    data_docs: DocsStatus | None = None,
 ) -> RunSummary:
-    summary = RunSummary(run_date, staged, merged, outputs, events)
+    """The summary and its artifacts; then the run fails if its Data Docs are broken."""
+    summary = RunSummary(run_date, staged, merged, outputs, events, data_docs)
     publish_artifacts(summary)
+    if data_docs is not None and data_docs.error:
+        raise IncompleteRun(
+            f"{run_date} was loaded and published, but {data_docs.error}; the next run of the "
+            "day builds them again.",
+            summary,
+        )
     return summary

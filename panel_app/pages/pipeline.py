@@ -34,8 +34,14 @@ def _when(value: pd.Timestamp) -> str:
     return "" if pd.isna(value) else value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _count(value: object) -> str:
+    return "" if value is None or pd.isna(value) else thousands(int(value))  # type: ignore[arg-type]
+
+
 def runs_table(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
+    """The runs in words; the warehouse's history adds the rows each run loaded and rejected
+    (BASE A) and the sentence a failed run ended with."""
+    table = pd.DataFrame(
         {
             "Run": frame["run"].astype(str),
             "Run date": frame["run_date"].map(lambda d: "" if pd.isna(d) else str(d)),
@@ -45,6 +51,11 @@ def runs_table(frame: pd.DataFrame) -> pd.DataFrame:
             "Duration": frame["duration"].map(format_duration),
         }
     )
+    if "rows_loaded" in frame:
+        table["Rows loaded"] = frame["rows_loaded"].map(_count)
+        table["Rejected"] = frame["rows_rejected"].map(_count)
+        table["Error"] = frame["error"].map(lambda e: "" if e is None or pd.isna(e) else str(e))
+    return table
 
 
 class PipelinePage(PageView):

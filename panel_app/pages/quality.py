@@ -13,7 +13,7 @@ import panel as pn
 
 from panel_app.charts import percent, stacked_columns, thousands
 from panel_app.pages.common import PageView, caption, cards, empty_state, heading, kpi, table
-from panel_app.reports import DATA_DOCS, has_data_docs
+from panel_app.reports import DATA_DOCS, data_docs_failure, has_data_docs
 from panel_app.store import MANIFEST, RUN_COMMAND
 from panel_app.warehouse import Quality, Unavailable, quality_data
 
@@ -75,6 +75,14 @@ class QualityPage(PageView):
         )
 
     def _docs_link(self) -> pn.viewable.Viewable:
+        failure = data_docs_failure(self.store.lake)
+        if failure is not None:  # never "built" when the last build failed
+            return pn.pane.Alert(
+                f"The Data Docs are out of date: {failure}. The next run of the day builds "
+                "them again.",
+                alert_type="warning",
+                sizing_mode="stretch_width",
+            )
         if not has_data_docs(self.store.lake):
             return caption(
                 "No Data Docs in the lake's reports zone yet: each run of "

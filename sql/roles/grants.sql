@@ -3,6 +3,9 @@
 -- the warehouse (dw: tables and analysts' views) and meta (the dashboard's run history and
 -- validations), now and for tables later migrations add, and nothing else: no stage, no write.
 -- identifiers: {loader}, {reporting} (settings), {database} (the current database).
+-- A schema's new owner needs CREATE on the database (a superuser running this skips the check;
+-- a managed service's admin does not); temporary tables are what the merges stage in.
+grant create, temporary on database {database} to {loader};
 alter schema stage owner to {loader};
 alter schema dw owner to {loader};
 alter schema meta owner to {loader};

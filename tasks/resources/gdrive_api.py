@@ -5,13 +5,18 @@ an authorized googleapiclient service, `GoogleDrive` lists, reads metadata, rena
 trashes. File contents move through that same service, chunk by chunk, because pydrive2's own
 `Upload()` sends 100 MB chunks and its reader cannot seek (Parquet needs to).
 
-Every call goes through `call()`: HTTP 429, 5xx, rate-limit 403s, dropped connections and
-timeouts are retried with exponential backoff and jitter, at most PDBI_GDRIVE_MAX_ATTEMPTS times,
-then fail with one sentence. Credentials never reach a log, a message or the lake.
+Retries are googleapiclient's own (`num_retries`): HTTP 429, 5xx, rate-limit 403s, dropped
+connections and timeouts, with randomized exponential backoff, at most PDBI_GDRIVE_MAX_ATTEMPTS
+tries per request. Every request of the service is built by `RetryingRequest`, so pydrive2's
+calls (list, metadata, rename, copy, trash) get them too. `call()` adds what the library does
+not do: a refused OAuth token refresh is tried again, a resumable upload chunk is resumed where
+the server got to (the library would send the chunk again), and a call that still fails ends
+in one sentence. Credentials never reach a log, a message or the lake.
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import logging
@@ -21,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, TypeVar
 
+from googleapiclient.http import HttpRequest
 from pydantic import SecretStr
 
 from tasks.errors import ConfigError, PdbiError
@@ -56,6 +62,29 @@ class DriveOptions:
             timeout_seconds=s.gdrive_timeout_seconds,
             chunk_bytes=s.gdrive_chunk_kib * 1024,
         )
+
+
+class RetryingRequest(HttpRequest):
+    """A googleapiclient request that retries itself: `execute()` uses num_retries unless told
+    otherwise. googleapiclient waits rand() * 2**n seconds before its n-th retry; this subclass
+    scales its random draw (the attribute the library's own tests set) so the first wait is at
+    most PDBI_GDRIVE_RETRY_BASE_SECONDS, each next one doubling."""
+
+    def __init__(self, *args: Any, retries: int = 0, base: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retries = retries
+        self._rand = lambda: random.random() * base / 2
+
+    def execute(self, http: Any = None, num_retries: int | None = None) -> Any:
+        return super().execute(
+            http=http, num_retries=self.retries if num_retries is None else num_retries
+        )
+
+
+def request_builder(options: DriveOptions) -> Callable[..., RetryingRequest]:
+    return functools.partial(
+        RetryingRequest, retries=options.max_attempts - 1, base=options.retry_base_seconds
+    )
 
 
 # --- credentials --------------------------------------------------------------------------
@@ -107,13 +136,19 @@ def authorize(credentials: SecretStr, options: DriveOptions) -> Any:
         auth = GoogleAuth(settings=_oauth_settings(info), http_timeout=options.timeout_seconds)
         auth.credentials = _oauth_credentials(info)
         if auth.access_token_expired:
-            call(options, "refresh the OAuth access token", auth.Refresh)
+            call(options, "refresh the OAuth access token", auth.Refresh, library_retries=False)
         auth.Authorize()
-    if options.api_endpoint:
-        client_options = {"api_endpoint": options.api_endpoint}
-        auth.service = build(
-            "drive", "v2", http=auth.http, cache_discovery=False, client_options=client_options
-        )
+    # the service pydrive2 built, again, with requests that retry themselves (and another
+    # endpoint when one is set); the discovery document ships with googleapiclient
+    client_options = {"api_endpoint": options.api_endpoint} if options.api_endpoint else None
+    auth.service = build(
+        "drive",
+        "v2",
+        http=auth.http,
+        cache_discovery=False,
+        client_options=client_options,
+        requestBuilder=request_builder(options),
+    )
     return GoogleDrive(auth)
 
 
@@ -168,8 +203,12 @@ def _oauth_credentials(info: dict[str, Any]) -> Any:
 # --- retries ------------------------------------------------------------------------------
 
 
-def call(options: DriveOptions, what: str, fn: Callable[[], T]) -> T:
-    """fn(), retried on transient failures with exponential backoff and jitter, bounded."""
+def call(options: DriveOptions, what: str, fn: Callable[[], T], library_retries: bool = True) -> T:
+    """fn(), one or more Drive requests. With library_retries (every request made through the
+    service retries itself), a transient failure that still comes out has used up its tries,
+    except a refused token refresh, which the library does not retry: that, and every
+    transient failure of a fn without library retries, is tried again here, with exponential
+    backoff and jitter. Either way a call ends after PDBI_GDRIVE_MAX_ATTEMPTS tries."""
     started = time.monotonic()
     for attempt in range(1, options.max_attempts + 1):
         try:
@@ -178,9 +217,11 @@ def call(options: DriveOptions, what: str, fn: Callable[[], T]) -> T:
             reason = transient_reason(exc)
             if reason is None:
                 raise _permanent(exc, what) from exc
-            if attempt == options.max_attempts:
+            exhausted = library_retries and not _token_refresh(exc)
+            if exhausted or attempt == options.max_attempts:
+                tries = options.max_attempts if exhausted else attempt
                 raise DriveUnavailableError(
-                    f"Google Drive: {what} failed {attempt} times in "
+                    f"Google Drive: {what} failed {tries} times in "
                     f"{time.monotonic() - started:.1f} s (last: {reason}); giving up. Check "
                     "Drive's status or PDBI_GDRIVE_API_ENDPOINT, or raise PDBI_GDRIVE_MAX_ATTEMPTS."
                 ) from None
@@ -220,6 +261,16 @@ def _status(exc: BaseException) -> tuple[int, str] | None:
     if isinstance(exc, ValueError) and exc.__context__ is not None:
         return _status(exc.__context__)  # pydrive2 failed to parse a non-JSON error page
     return None
+
+
+def _token_refresh(exc: BaseException) -> bool:
+    """A failed OAuth token refresh (raised from inside a request, before any retry of it)."""
+    from oauth2client.client import HttpAccessTokenRefreshError
+    from pydrive2.auth import AuthError
+
+    return isinstance(exc, HttpAccessTokenRefreshError | AuthError) or isinstance(
+        exc.__context__, HttpAccessTokenRefreshError
+    )
 
 
 def transient_reason(exc: BaseException) -> str | None:
@@ -282,8 +333,9 @@ def upload(
 ) -> dict[str, Any]:
     """Insert one file: multipart when it fits one chunk, else resumable chunk by chunk.
 
-    A failed chunk is retried; googleapiclient then asks the server how much it has and
-    resumes from there, so a dropped connection never restarts a large upload.
+    A failed chunk is retried here, not by the library (which would send the same chunk
+    again): googleapiclient then asks the server how much it has and resumes from there, so a
+    dropped connection never restarts a large upload nor sends a chunk twice.
     """
     from googleapiclient.http import MediaIoBaseUpload
 
@@ -297,7 +349,9 @@ def upload(
         return call(options, what, lambda: request.execute(http=http))
     response = None
     while response is None:
-        _, response = call(options, what, lambda: request.next_chunk(http=http))
+        _, response = call(
+            options, what, lambda: request.next_chunk(http=http), library_retries=False
+        )
     return response
 
 

@@ -9,35 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 
 from tasks.errors import ConfigError
-from tasks.settings import get_settings
+from tasks.settings import get_settings, mask_url
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
-
-
-_PASSWORD_PARAM = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
-
-
-def mask_url(url: str) -> str:
-    """The URL (or key=value DSN) with any password replaced, safe to print or log."""
-    url = _PASSWORD_PARAM.sub(r"\1***", url)
-    parts = urlsplit(url)
-    if parts.scheme and parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        url = urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 @lru_cache(maxsize=1)
@@ -81,16 +66,20 @@ def describe_database() -> str:
 
 @contextmanager
 def connect(
-    autocommit: bool = False, application_name: str = "pdbi"
+    autocommit: bool = False, application_name: str = "pdbi", wait: bool = True
 ) -> Iterator[psycopg.Connection]:
     """A connection that commits on success and rolls back on error.
 
     Connection errors propagate as they are: during a run they are transient and retried.
     application_name shows in pg_stat_activity, so an operator sees which step holds what.
+    wait=False tries once (bookkeeping that must not hold a failing run up).
     """
-    with _connect_waiting(
-        database_url(), autocommit=autocommit, application_name=application_name
-    ) as conn:
+    options = {"autocommit": autocommit, "application_name": application_name}
+    if wait:
+        conn = _connect_waiting(database_url(), **options)
+    else:
+        conn = psycopg.connect(database_url(), connect_timeout=5, **options)
+    with conn:
         yield conn
 
 
@@ -163,7 +152,9 @@ def apply_migrations(conn: psycopg.Connection) -> list[str]:
     """
     conn.execute("select pg_advisory_lock(%s)", (MIGRATIONS_LOCK,))
     try:
-        conn.execute(read_sql("meta/schema_migrations.sql"))
+        # up to date, nothing here needs more than reading: a nightly login without DDL rights
+        if not fetch_all(conn, "select to_regclass('meta.schema_migrations') is not null")[0][0]:
+            conn.execute(read_sql("meta/schema_migrations.sql"))
         conn.commit()
         applied = dict(fetch_all(conn, "select version, checksum from meta.schema_migrations"))
         done: list[str] = []
@@ -177,12 +168,19 @@ def apply_migrations(conn: psycopg.Connection) -> list[str]:
                         "never edited: add a new numbered file instead."
                     )
                 continue
-            with conn.transaction():
-                conn.execute(text, prepare=False)
-                conn.execute(
-                    "insert into meta.schema_migrations (version, checksum) values (%s, %s)",
-                    (path.name, checksum),
-                )
+            try:
+                with conn.transaction():
+                    conn.execute(text, prepare=False)
+                    conn.execute(
+                        "insert into meta.schema_migrations (version, checksum) values (%s, %s)",
+                        (path.name, checksum),
+                    )
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise ConfigError(
+                    f"sql/migrations/{path.name} is not applied and {_login(conn)} may not apply "
+                    f"it ({str(exc).splitlines()[0]}); run `pdbi db init` once as the database's "
+                    "owner."
+                ) from None
             done.append(path.name)
         conn.commit()
         return done
@@ -194,6 +192,17 @@ def apply_migrations(conn: psycopg.Connection) -> list[str]:
 # --- roles ---------------------------------------------------------------------------------
 
 ROLES_LOCK = 7_130_002  # advisory lock id: one role setup at a time in this database
+
+
+def roles_ready(conn: psycopg.Connection) -> bool:
+    """Both roles exist (the grants came with them, from `pdbi db init`)."""
+    settings = get_settings()
+    names = [settings.loader_role, settings.reporting_role]
+    return len(fetch_all(conn, read_sql("roles/existing.sql"), {"names": names})) == 2
+
+
+def _login(conn: psycopg.Connection) -> str:
+    return str(fetch_all(conn, "select current_user")[0][0])
 
 
 def ensure_roles(conn: psycopg.Connection, attempts: int = 5) -> list[str]:
@@ -232,6 +241,10 @@ def _ensure_roles_once(conn: psycopg.Connection) -> list[str]:
                 created.append(name)
             except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
                 pass  # created by another database's setup in the meantime
+        # a managed service's admin (CREATEROLE, owns the database, not superuser) may hand the
+        # schemas to the loader only as a member of it: it grants itself the membership
+        if not fetch_all(conn, read_sql("roles/is_member.sql"), {"role": names["loader"]})[0][0]:
+            conn.execute(_compose_sql("roles/join_loader.sql", identifiers))
         database = fetch_all(conn, "select current_database()")[0][0]
         grants = _compose_sql(
             "roles/grants.sql", {**identifiers, "database": sql.Identifier(database)}
@@ -241,10 +254,10 @@ def _ensure_roles_once(conn: psycopg.Connection) -> list[str]:
     except psycopg.errors.InsufficientPrivilege as exc:
         conn.rollback()
         raise ConfigError(
-            f"cannot set up the roles {names['loader']} and {names['reporting']} "
-            f"({str(exc).splitlines()[0]}); run `pdbi db init` once as a user with CREATEROLE "
-            "who owns the database, or set PDBI_LOADER_ROLE and PDBI_REPORTING_ROLE to roles "
-            "that user may grant."
+            f"{_login(conn)} cannot set up the roles {names['loader']} and {names['reporting']} "
+            f"({str(exc).splitlines()[0]}); run `pdbi db init` once as a login with CREATEROLE "
+            "that owns the database (a managed service's admin), or set PDBI_LOADER_ROLE and "
+            "PDBI_REPORTING_ROLE to roles that login administers."
         ) from None
     return created
 

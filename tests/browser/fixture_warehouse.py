@@ -41,13 +41,14 @@ VALIDATIONS = [
     ("L16", date(2017, 11, 16), "sessions", "transactional/2017-11-16/sessions.json", "failed",
      [_check(NOT_NULL, "StudentId", False, 400)], 3000, 400, T0 + timedelta(days=1)),
 ]  # fmt: skip
-# (run_id, run_date, state, started_at, finished_at or None)
+# (run_id, run_date, state, started_at, finished_at or None, rows_loaded, rows_rejected, error)
 RUNS = [
-    ("daily-2017-11-14", date(2017, 11, 14), "completed", T0 - timedelta(days=1),
-     T0 - timedelta(days=1) + timedelta(minutes=4, seconds=5)),
-    ("daily-2017-11-15", date(2017, 11, 15), "failed", T0, T0 + timedelta(minutes=1, seconds=2)),
-    ("daily-2017-11-16", date(2017, 11, 16), "completed", T0 + timedelta(days=1),
-     T0 + timedelta(days=1, minutes=3, seconds=30)),
+    ("daily-2017-11-14", date(2017, 11, 14), "Completed", T0 - timedelta(days=1),
+     T0 - timedelta(days=1) + timedelta(minutes=4, seconds=5), 12345, 7, None),
+    ("daily-2017-11-15", date(2017, 11, 15), "Failed", T0, T0 + timedelta(minutes=1, seconds=2),
+     None, None, "1 of 7 stage loads failed, the others loaded: sessions: too many rejects"),
+    ("daily-2017-11-16", date(2017, 11, 16), "Completed", T0 + timedelta(days=1),
+     T0 + timedelta(days=1, minutes=3, seconds=30), 23456, 0, None),
 ]  # fmt: skip
 
 INSERT_VALIDATION = """
@@ -58,8 +59,9 @@ insert into meta.validation_results (
 ) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
 INSERT_RUN = """
-insert into meta.pipeline_runs (run_id, run_date, state, started_at, finished_at)
-values (%s, %s, %s, %s, %s)
+insert into meta.pipeline_runs (
+    run_name, run_date, state, started_at, finished_at, rows_loaded, rows_rejected, error, run_id
+) values (%s, %s, %s, %s, %s, %s, %s, %s, gen_random_uuid()::text)
 """
 
 

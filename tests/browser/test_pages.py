@@ -191,10 +191,16 @@ def test_pipeline_falls_back_to_the_warehouse_history(page: Page, servers, shoot
     rows = page.locator("table.panel-df tbody tr")
     newest_first = sorted(wh.RUNS, key=lambda run: run[3], reverse=True)
     expect(rows).to_have_count(len(wh.RUNS))
-    for row, (run_id, _day, state, started, finished) in zip(rows.all(), newest_first, strict=True):
+    for row, run in zip(rows.all(), newest_first, strict=True):
+        name, _day, state, started, finished, loaded, rejected, error = run
         seconds = int((finished - started).total_seconds())
-        expect(row).to_contain_text(run_id)
+        expect(row).to_contain_text(name)
         expect(row).to_contain_text(state)
         expect(row).to_contain_text(f"{seconds // 60} min {seconds % 60:02d} s")
+        if loaded is not None:
+            expect(row).to_contain_text(f"{loaded:,}")
+            expect(row).to_contain_text(f"{rejected:,}")
+        if error is not None:
+            expect(row).to_contain_text(error)
     shoot(page, "pipeline")
     assert_no_server_errors(servers["full"].log)

@@ -45,12 +45,34 @@ TRAVERSALS = [
 ]
 
 
+# Panel's component route imports the module a URL names; pdbi uses none of it
+COMPONENTS = [
+    "/components/this/x/y/z.css",  # importing `this` prints the Zen of Python
+    "/components/antigravity/x/y/z.js",  # and this one opens a web browser
+    "/components/../../../etc/passwd",
+    "/components/..%2f..%2f..%2fetc%2fpasswd",
+    "/components/os/path/_css/x.css",
+    "/components/panel.pane/Markdown/_stylesheets/x.css",
+    "/components/panel/template/FastListTemplate/_css/fast_list_template.css",
+    "/components/tasks.settings/Settings/_css/x.css",
+]
+
+
 @pytest.mark.parametrize("path", TRAVERSALS)
 def test_no_route_serves_a_file_outside_the_zones(servers, path: str) -> None:
     status, body, _ = get(servers["full"].url, path)
     assert 400 <= status < 500, (path, status)
     assert SECRET.encode() not in body and b"root:x:0:0" not in body
     assert PYPROJECT.encode() not in body
+
+
+def test_the_component_route_imports_nothing(servers) -> None:
+    for path in COMPONENTS:
+        status, body, _ = get(servers["full"].url, path)
+        assert 400 <= status < 500, (path, status)
+        assert b"root:x:0:0" not in body
+    log = servers["full"].log.read_text()
+    assert "Beautiful is better than ugly" not in log and "Traceback" not in log
 
 
 def listening(port: int) -> set[str]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -36,8 +39,9 @@ def test_run_with_an_unknown_lake_scheme_fails_in_one_sentence(
 
 
 def test_run_with_an_unreachable_database_fails_in_one_sentence(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    (tmp_path / "lake").mkdir()
     monkeypatch.setenv("PDBI_DATABASE_URL", "postgresql://pdbi:hunter2@127.0.0.1:1/x")
     result = runner.invoke(app, ["run", "--date", "2017-11-16"])
     assert result.exit_code == 1
@@ -48,10 +52,28 @@ def test_run_with_an_unreachable_database_fails_in_one_sentence(
     assert "Traceback" not in result.output
 
 
-def test_bad_date_is_refused_before_anything_runs() -> None:
-    result = runner.invoke(app, ["run", "--date", "2017-13-45"])
+@pytest.mark.parametrize(
+    ("args", "value"),
+    [
+        (["run", "--date", "2017-13-45"], "2017-13-45"),
+        (["run", "--date", "16/11/2017"], "16/11/2017"),
+        (["run", "--date", "20171116"], "20171116"),
+        (["run", "--from", "2017-02-30", "--to", "2017-03-01"], "2017-02-30"),
+        (["generate", "--date", "yesterday"], "yesterday"),
+    ],
+)
+def test_a_bad_date_is_named_with_the_form_to_write(args: list[str], value: str) -> None:
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 2
-    assert "Invalid value" in result.output
+    assert f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2017-11-16" in result.output
+
+
+@pytest.mark.parametrize("scale", ["0", "-1", "nan"])
+def test_generate_refuses_a_scale_not_above_zero(scale: str, tmp_path) -> None:
+    result = runner.invoke(app, ["generate", "--scale", scale], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert "is not above 0" in result.output
+    assert not (tmp_path / "lake").exists()  # nothing written
 
 
 @pytest.mark.parametrize(
@@ -84,3 +106,47 @@ def test_deploy_and_worker_without_a_prefect_api_fail_in_one_sentence(
     assert result.exit_code == 1
     assert "error: PREFECT_API_URL is not set" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_lake_that_does_not_exist_is_named_before_anything_is_created(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PDBI_LAKE_URL", str(tmp_path / "typo-lake"))
+    monkeypatch.setenv("PDBI_DATABASE_URL", "postgresql://pdbi@127.0.0.1:1/x")  # never reached
+    result = runner.invoke(app, ["run", "--date", "2017-11-16"], env={"COLUMNS": "300"})
+    assert result.exit_code == 1
+    assert f"error: PDBI_LAKE_URL: the lake {tmp_path / 'typo-lake'} does not exist" in (
+        result.output
+    )
+    assert "cannot connect" not in result.output and "The whole log" not in result.output
+    assert not (tmp_path / "typo-lake").exists()
+
+
+def test_every_missing_export_is_listed_at_once(tmp_path: Path) -> None:
+    from tasks.entities import SOURCES
+    from tasks.errors import DataError
+    from tasks.preflight import check_days
+    from tasks.resources.lake import get_lake
+
+    days = [date(2017, 11, 15), date(2017, 11, 16)]
+    for name, entity in SOURCES.items():  # the 16th lacks students and its events
+        if name not in ("students", "events"):
+            file = tmp_path / "lake" / entity.zone / "2017-11-16" / entity.file_name
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text("[]", encoding="utf-8")
+    with pytest.raises(DataError) as failure:
+        check_days(days)
+    listed = [f"{e.zone}/2017-11-15/{e.file_name}" for e in SOURCES.values()] + [
+        "transactional/2017-11-16/students.json",
+        "raw/2017-11-16/part-*.json",
+    ]
+    message = str(failure.value)
+    assert message.startswith("10 exports of 2017-11-15, 2017-11-16 are missing from the lake at ")
+    assert ", ".join(listed) in message and "nothing was loaded" in message
+    # a part file removed after its backup counts as there: the run restores it
+    backup = tmp_path / "lake" / "temp" / "2017-11-16" / "raw" / "part-00000.json"
+    backup.parent.mkdir(parents=True)
+    backup.write_text("{}\n", encoding="utf-8")
+    (tmp_path / "lake" / "transactional" / "2017-11-16" / "students.json").write_text("[]")
+    check_days(days[1:])
+    assert get_lake().list("raw", "2017-11-16/*") == []  # and nothing was written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,6 +135,23 @@ def test_quality_without_a_warehouse_says_why_in_a_warning(lake: Lake) -> None:
     assert isinstance(warning, pn.pane.Alert) and warning.alert_type == "warning"
     assert "pdbi run --date 2017-11-16" in warning.object
     assert "No Data Docs in the lake's reports zone yet" in texts(page)
+
+
+def test_quality_says_when_the_last_data_docs_build_failed(lake: Lake) -> None:
+    publish_day(lake)
+    with lake.write_atomic("reports", "data_docs/index.html") as out:
+        out.write(b"<html>an older build</html>")
+    page = QualityPage(store=AnalyticsStore())
+    assert "Open the Data Docs" in texts(page._docs_link())
+    status = {"run_date": "2017-11-16", "error": "ValueError: root_directory must be absolute"}
+    with lake.write_atomic("reports", "data_docs/status.json") as out:
+        out.write(json.dumps(status).encode())
+
+    (warning,) = alerts(page._docs_link(), "warning")
+
+    assert warning.startswith("The Data Docs are out of date: the build of 2017-11-16 failed: ")
+    assert "root_directory must be absolute" in warning
+    assert "Open the Data Docs" not in texts(page._docs_link())
 
 
 def test_students_missing_value_is_a_filter_of_its_own(lake: Lake) -> None:

@@ -15,12 +15,15 @@ from tasks.settings import Settings, get_settings
 pytestmark = pytest.mark.unit
 
 
-def test_defaults_are_the_embedded_laptop_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_are_the_embedded_laptop_setup(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     for var in ("PDBI_DATA_DIR", "PDBI_LAKE_URL", "PDBI_SPARK_MASTER", "PDBI_SPARK_DRIVER_MEMORY"):
         monkeypatch.delenv(var)
-    settings = Settings()
+    settings = Settings()  # the working folder is tmp_path (the isolated_settings fixture)
     assert settings.database_url is None
-    assert settings.lake_url == "data/lake"
+    assert settings.lake_url == str(tmp_path.resolve() / "data" / "lake")
+    assert settings.data_dir == tmp_path.resolve() / "data"
     assert settings.spark_master == "local[*]"
     assert settings.run_date == date.today()
 
@@ -36,6 +39,31 @@ def test_environment_and_ecosystem_names_are_read(monkeypatch: pytest.MonkeyPatc
     assert "pw" not in repr(settings)  # the password never shows in a repr or a log
     assert settings.spark_master == "spark://cluster:7077"
     assert settings.run_date == date(2017, 11, 16)
+
+
+def test_every_path_setting_is_absolute_once_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Relative paths are resolved against the working folder when the settings are read, so
+    a library that insists on absolute paths (GX's Data Docs) or a process started elsewhere
+    (Spark, pgserver) sees the same folder."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PDBI_DATA_DIR", "work/data")
+    monkeypatch.setenv("PDBI_LAKE_URL", "../lake")
+    monkeypatch.setenv("PDBI_GDRIVE_CREDENTIALS", "~/drive.json")
+    monkeypatch.setenv("PDBI_JDBC_JAR", "jars/postgresql.jar")
+    monkeypatch.setenv("PDBI_JAVA_HOME", "jdk")
+    settings = Settings()
+    root = tmp_path.resolve()
+    assert settings.data_dir == root / "work" / "data"
+    assert settings.lake_url == str(root.parent / "lake")
+    assert settings.gdrive_credentials == home.resolve() / "drive.json"
+    assert settings.jdbc_jar == root / "jars" / "postgresql.jar"
+    assert settings.java_home == root / "jdk"
+    for url in ("memory://lake", "s3://bucket/lake", "gdrive://folder-id", "file:///srv/lake"):
+        monkeypatch.setenv("PDBI_LAKE_URL", url)
+        assert Settings().lake_url == url
 
 
 def test_dotenv_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
