@@ -125,6 +125,9 @@ def _print_summary(summary: RunSummary) -> None:
     console.print(outputs)
     events = ", ".join(f"{k} {v:,}" for k, v in summary.events.items())
     console.print(f"Events: {events}.")
+    if summary.replayed:
+        days = ", ".join(d.isoformat() for d in summary.replayed)
+        console.print(f"Loaded again after {summary.run_date} (archived exports): {days}.")
 
 
 @app.command()

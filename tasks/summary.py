@@ -21,6 +21,7 @@ class RunSummary:
     outputs: dict[str, int] = field(default_factory=dict)  # published file -> rows
     # read, malformed, anonymous, identified, null_country (as in analytics/manifest.json)
     events: dict[str, int] = field(default_factory=dict)
+    replayed: list[date] = field(default_factory=list)  # later days loaded again, in order
 
 
 def scd_changes(merged: list[MergeCounts]) -> list[dict[str, object]]:
@@ -51,6 +52,12 @@ def publish_artifacts(summary: RunSummary) -> None:
         table=scd_changes(summary.merged),
         description=f"Type-2 dimensions: versions opened, closed and unchanged keys, {day}",
     )
+    if summary.replayed:
+        create_table_artifact(
+            key="replayed-days",
+            table=[{"day": d.isoformat()} for d in summary.replayed],
+            description=f"Days loaded again after {day}, in order, from their archived exports",
+        )
     create_table_artifact(
         key="analytics-outputs",
         table=[{"file": f, "rows": n} for f, n in summary.outputs.items()],
@@ -66,7 +73,8 @@ def summarize_run(
     merged: list[MergeCounts],
     outputs: dict[str, int],
     events: dict[str, int],
+    replayed: list[date] | None = None,
 ) -> RunSummary:
-    summary = RunSummary(run_date, staged, merged, outputs, events)
+    summary = RunSummary(run_date, staged, merged, outputs, events, list(replayed or []))
     publish_artifacts(summary)
     return summary
