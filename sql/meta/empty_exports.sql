@@ -9,7 +9,7 @@ with this_load as (
         and entity = any(%(entities)s)
 ),
 earlier_loads as (
-    select entity, run_date, load_id, sum(rows_loaded) as rows_loaded, max(loaded_at) as at
+    select entity, run_date, load_id, sum(rows_loaded)::bigint as rows_loaded, max(loaded_at) as at
     from meta.load_counts
     where entity = any(%(entities)s)
         and run_date < %(run_date)s
