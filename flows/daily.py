@@ -38,11 +38,11 @@ def daily_pipeline(run_date: RunDate | None = None, replay_later: bool = True) -
     run_date None (the nightly schedule): the day before the scheduled start, after the earlier
     days it missed. A day older than days the warehouse holds makes them load again after it
     (replay_later False leaves that to a later run: a backfill's or a catch-up's last day)."""
+    preflight()
     missed: dict[str, str] = {}
     if run_date is None:
         run_date = scheduled_day(flow_run.get_scheduled_start_time())
         missed = catch_up(run_date)  # the earlier days with files and no committed run
-    preflight()
     log = get_run_logger()
     with run_lock(run_date, log=log):  # one run per day at a time
         load_id = f"{run_date.isoformat()}-{(flow_run.get_id() or 'local')[:8]}"
