@@ -28,7 +28,7 @@ from tasks.settings import get_settings
 from tasks.warehouse.merge import SCD_DIMENSIONS, Dimension
 
 EMPTY_EXPORT = "empty-type2-export"
-SOURCES = {dim.stage_table: dim for dim in SCD_DIMENSIONS.values()}  # source -> its dimension
+TYPE2_SOURCES = {dim.stage_table: dim for dim in SCD_DIMENSIONS.values()}  # source -> dimension
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def current_versions(conn: psycopg.Connection, dim: Dimension) -> int:
 
 def empty_exports(conn: psycopg.Connection, run_date: date, load_id: str) -> list[Failed]:
     """The type-2 exports of this load that put no row into stage, each explained."""
-    params = {"load_id": load_id, "run_date": run_date, "entities": sorted(SOURCES)}
+    params = {"load_id": load_id, "run_date": run_date, "entities": sorted(TYPE2_SOURCES)}
     failed = []
     for (
         entity,
@@ -60,7 +60,7 @@ def empty_exports(conn: psycopg.Connection, run_date: date, load_id: str) -> lis
         previous_day,
         previous_rows,
     ) in postgres.fetch_all(conn, postgres.read_sql("meta/empty_exports.sql"), params):
-        dim = SOURCES[entity]
+        dim = TYPE2_SOURCES[entity]
         current = current_versions(conn, dim)
         held = f"{current:,} current" if current else "none yet"
         before = (
