@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bench.dashboard import bench_dashboard
 from bench.generate import bench_generate
+from bench.history import bench_as_of, bench_replay
 from bench.lake import bench_lake
 from bench.memory import PeakMemory
 from bench.merge import bench_merge
@@ -27,17 +28,20 @@ from bench.spark import bench_spark
 from bench.stage import bench_stage
 
 BENCHMARKS = {
+    "as_of": bench_as_of,
     "dashboard": bench_dashboard,
     "generate": bench_generate,
     "lake": bench_lake,
     "merge": bench_merge,
     "orchestration": bench_orchestration,
     "pipeline": bench_pipeline,
+    "replay": bench_replay,
     "spark": bench_spark,
     "stage": bench_stage,
 }
 RESULTS = Path(__file__).parent / "results"
 REPORT_SCALES = (0.25, 1.0, 4.0)
+REPORT_SCALE = {"replay": 0.25}  # seven days at scale 1 would double the report's time
 
 
 def machine_facts() -> dict:
@@ -82,7 +86,7 @@ def plan(
     """(scale, benchmark) pairs in the order they run."""
     if report:
         return [(scale, "pipeline") for scale in REPORT_SCALES] + [
-            (1.0, name) for name in BENCHMARKS if name != "pipeline"
+            (REPORT_SCALE.get(name, 1.0), name) for name in BENCHMARKS if name != "pipeline"
         ]
     return [(scale, name) for scale in scales or [0.01] for name in only or BENCHMARKS]
 

@@ -194,6 +194,9 @@ def _print_summary(summary: RunSummary) -> None:
         console.print(f"Data Docs: {state}", highlight=False, soft_wrap=True)
         for warning in docs.warnings:
             console.print(f"[yellow]⚠[/] {warning}", highlight=False, soft_wrap=True)
+    if summary.replayed:
+        days = ", ".join(d.isoformat() for d in summary.replayed)
+        console.print(f"Loaded again after {summary.run_date} (archived exports): {days}.")
 
 
 @app.command()

@@ -15,12 +15,16 @@ from tasks.stage.load import LoadCounts, collect_counts, stage_entity
 
 
 @flow(name="load-stage", flow_run_name="stage-{run_date}")
-def _load_stage(run_date: date, load_id: str, sources: tuple[str, ...]) -> list[LoadCounts]:
-    futures = {name: stage_entity.submit(name, run_date, load_id) for name in sources}
+def _load_stage(
+    run_date: date, load_id: str, sources: tuple[str, ...], archived: bool = False
+) -> list[LoadCounts]:
+    futures = {name: stage_entity.submit(name, run_date, load_id, archived) for name in sources}
     wait(list(futures.values()))
     # Data Docs are built even when a suite failed (that is when they matter); a failure to
-    # render them is logged by Prefect and does not fail the load.
-    build_reports(run_date, return_state=True)
+    # render them is logged by Prefect and does not fail the load. A replay's are built by the
+    # run that replays.
+    if not archived:
+        build_reports(run_date, return_state=True)
     counts = collect_counts(futures)  # raises once, naming every source that failed
     # The run summary lists BASE A per entity; the events' counts per part file are in
     # meta.load_counts and the stage-events artifact.
@@ -28,11 +32,12 @@ def _load_stage(run_date: date, load_id: str, sources: tuple[str, ...]) -> list[
 
 
 def load_stage(
-    run_date: date, load_id: str, sources: tuple[str, ...] = tuple(SOURCES)
+    run_date: date, load_id: str, sources: tuple[str, ...] = tuple(SOURCES), archived: bool = False
 ) -> list[LoadCounts]:
     """The database takes at most PDBI_DB_CONCURRENCY loads at once. `sources`: those with new
-    files (tasks/lake/extract.py); none to load, no subflow at all."""
+    files (tasks/lake/extract.py); none to load, no subflow at all. `archived`: the day's
+    archived exports, for a replay (temp/<day>/transactional/)."""
     if not sources:
         return []
     runner = ThreadPoolTaskRunner(max_workers=get_settings().db_concurrency)
-    return _load_stage.with_options(task_runner=runner)(run_date, load_id, sources)
+    return _load_stage.with_options(task_runner=runner)(run_date, load_id, sources, archived)

@@ -9,7 +9,9 @@ Adding a source is one entry here, one stage table (a new migration), its suite 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+ARCHIVE_ZONE = "temp"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,11 @@ class Entity:
     @property
     def stage_columns(self) -> list[str]:
         return [*self.columns.values(), "source_file", "source_row", "load_id"]
+
+    def archived(self) -> Entity:
+        """The same source read from the copies a committed load kept of its day's files:
+        temp/<day>/<zone>/<file> (tasks/lake/archive.py), what a replay loads again."""
+        return replace(self, zone=ARCHIVE_ZONE, pattern=f"{self.zone}/{self.file_name}")
 
 
 ENTITIES: dict[str, Entity] = {

@@ -156,6 +156,19 @@ class Settings(BaseSettings):
         description="First retry delay of an I/O task; doubles per retry, with jitter. Read when "
         "the task modules are imported (process start).",
     )
+    catch_up_days: int = Field(
+        default=7,
+        ge=0,
+        description="A scheduled run (no run date) first runs, in date order, the days of this "
+        "many days before its own that have files in the lake and no committed run; 0 turns "
+        "catch-up off.",
+    )
+    accept_days: list[date] = Field(
+        default_factory=list,
+        description="Days an operator accepts although a guard failed (an empty export of a "
+        'type-2 source), as JSON: ["2017-11-18"]. The run goes on, warns, and records the '
+        "decision in meta.guard_decisions.",
+    )
     run_lock_timeout_seconds: float = Field(
         default=600,
         ge=0,

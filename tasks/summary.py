@@ -24,6 +24,7 @@ class RunSummary:
     # read, malformed, anonymous, identified, null_country (as in analytics/manifest.json)
     events: dict[str, int] = field(default_factory=dict)
     data_docs: DocsStatus | None = None
+    replayed: list[date] = field(default_factory=list)  # later days loaded again, in order
 
 
 class IncompleteRun(PdbiError):
@@ -63,6 +64,12 @@ def publish_artifacts(summary: RunSummary) -> None:
         table=scd_changes(summary.merged),
         description=f"Type-2 dimensions: versions opened, closed and unchanged keys, {day}",
     )
+    if summary.replayed:
+        create_table_artifact(
+            key="replayed-days",
+            table=[{"day": d.isoformat()} for d in summary.replayed],
+            description=f"Days loaded again after {day}, in order, from their archived exports",
+        )
     create_table_artifact(
         key="analytics-outputs",
         table=[{"file": f, "rows": n} for f, n in summary.outputs.items()],
@@ -79,9 +86,12 @@ def summarize_run(
     outputs: dict[str, int],
     events: dict[str, int],
     data_docs: DocsStatus | None = None,
+    replayed: list[date] | None = None,
 ) -> RunSummary:
     """The summary and its artifacts; then the run fails if its Data Docs are broken."""
-    summary = RunSummary(run_date, staged, merged, outputs, events, data_docs)
+    summary = RunSummary(
+        run_date, staged, merged, outputs, events, data_docs, list(replayed or [])
+    )
     publish_artifacts(summary)
     if data_docs is not None and data_docs.error:
         raise IncompleteRun(

@@ -1,5 +1,6 @@
 -- dim_client, dim_plan, dim_date: reference dimensions, insert-only (no history to keep).
--- grain: one row per client name / plan type / calendar day. params: none.
+-- grain: one row per client name / plan type / calendar day. params: %(run_date)s, recorded as
+-- the loaded_date of new clients and plans (a rewind removes those of the days it undoes).
 -- New keys are numbered after the largest one, in name order, not drawn from the identity
 -- sequence: a sequence is not rolled back (nor spared by `on conflict do nothing`), so a killed
 -- or repeated merge would otherwise give the next new value another key than an undisturbed run.
@@ -15,11 +16,12 @@ new_clients as (
     except
     select client_name from dw.dim_client
 )
-insert into dw.dim_client (client_key, client_name)
+insert into dw.dim_client (client_key, client_name, loaded_date)
 select
     greatest((select max(client_key) from dw.dim_client), 0)
         + row_number() over (order by client_name collate "C"),
-    client_name
+    client_name,
+    %(run_date)s
 from new_clients;
 
 with incoming as (
@@ -32,11 +34,12 @@ new_plans as (
     except
     select plan_type from dw.dim_plan
 )
-insert into dw.dim_plan (plan_key, plan_type)
+insert into dw.dim_plan (plan_key, plan_type, loaded_date)
 select
     greatest((select max(plan_key) from dw.dim_plan), 0)
         + row_number() over (order by plan_type collate "C"),
-    plan_type
+    plan_type,
+    %(run_date)s
 from new_plans;
 
 -- inserts that rely on the identity default must not collide with the keys numbered above

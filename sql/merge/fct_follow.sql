@@ -1,6 +1,7 @@
 -- fct_follow: one row per (student_id, subject_id); followed_at is when it started.
 -- params: %(run_date)s. Points at the student and subject versions valid on the follow day (on
--- run_date when the date is missing), -1 while there is none. Idempotent.
+-- run_date when the date is missing), -1 while there is none. Idempotent. loaded_date: the run
+-- date that first wrote the row (a rewind removes the rows of later days; an update keeps it).
 with parsed as (
     select
         btrim(student_id) as student_id,
@@ -31,9 +32,9 @@ keyed as (
     order by p.student_id, p.subject_id, p.source_row desc
 )
 insert into dw.fct_follow as f (
-    student_id, subject_id, followed_at, student_key, subject_key, date_key
+    student_id, subject_id, followed_at, student_key, subject_key, date_key, loaded_date
 )
-select * from keyed
+select k.*, %(run_date)s::date from keyed as k
 on conflict (student_id, subject_id) do update
 set followed_at = excluded.followed_at,
     student_key = excluded.student_key,

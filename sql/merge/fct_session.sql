@@ -3,6 +3,7 @@
 -- at the unknown member (-1) while there is none (a late-arriving or deleted student).
 -- Idempotent on the natural key: a session already loaded is not written again, and the fact
 -- has no attribute besides its keys. Its student key is kept right by the second statement.
+-- loaded_date: the run date that first wrote the row (a rewind removes the rows of later days).
 with parsed as (
     select
         btrim(student_id) as student_id,
@@ -32,9 +33,9 @@ keyed as (
     order by p.student_id, p.session_start_at, p.client_name, p.source_row desc
 )
 insert into dw.fct_session (
-    student_id, session_start_at, client_name, student_key, client_key, date_key
+    student_id, session_start_at, client_name, student_key, client_key, date_key, loaded_date
 )
-select k.*
+select k.*, %(run_date)s::date
 from keyed as k
 where not exists (
     select 1

@@ -2,6 +2,7 @@
 -- params: %(run_date)s. Points at the student version valid on the payment day, -1 while there
 -- is none (late-arriving or deleted student). Idempotent on the natural key: a payment already
 -- loaded is not written again; its student key is kept right by the second statement.
+-- loaded_date: the run date that first wrote the row (a rewind removes the rows of later days).
 with parsed as (
     select
         btrim(student_id) as student_id,
@@ -30,9 +31,9 @@ keyed as (
     order by p.student_id, p.payment_at, p.plan_type, p.source_row desc
 )
 insert into dw.fct_subscription (
-    student_id, payment_at, plan_type, student_key, plan_key, date_key
+    student_id, payment_at, plan_type, student_key, plan_key, date_key, loaded_date
 )
-select k.*
+select k.*, %(run_date)s::date
 from keyed as k
 where not exists (
     select 1

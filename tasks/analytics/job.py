@@ -193,7 +193,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     source.add_argument(
         "--students-jdbc",
         action="store_true",
-        help="read dw.student_flat by JDBC from PDBI_DATABASE_URL (pass the driver with --jars)",
+        help="read the students as of --run-date by JDBC from PDBI_DATABASE_URL (pass the "
+        "driver with --jars)",
     )
     parser.add_argument("--out", required=True, type=Path, help="folder for the outputs")
     parser.add_argument(
@@ -211,13 +212,14 @@ def expand_paths(patterns: Sequence[str]) -> list[str]:
     return paths
 
 
-def _warehouse_by_jdbc(spark: SparkSession) -> DataFrame:
+def _warehouse_by_jdbc(spark: SparkSession, run_date: date) -> DataFrame:
     """Imported here: only --students-jdbc needs the settings and psycopg on the driver, so the
-    Parquet path runs on a cluster with pyspark and this package alone."""
+    Parquet path runs on a cluster with pyspark and this package alone. The students as of the
+    run date, as the Parquet export holds them."""
     from tasks.resources import postgres
     from tasks.resources.spark import read_warehouse_students
 
-    return read_warehouse_students(spark, postgres.database_url())
+    return read_warehouse_students(spark, postgres.database_url(), run_date)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
@@ -230,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
     active = SparkSession.getActiveSession()
     spark = active or SparkSession.builder.appName("pdbi-analytics").getOrCreate()
     try:
-        students = args.students or _warehouse_by_jdbc(spark)
+        students = args.students or _warehouse_by_jdbc(spark, args.run_date)
         summary = run_job(spark, expand_paths(args.events), students, args.out, args.run_date)
     finally:
         if active is None:

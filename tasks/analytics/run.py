@@ -38,7 +38,8 @@ def analyse_day(
     """Run the job over the day's events and the warehouse's students; outputs stay local.
 
     students_name is the Parquet export in the temp zone, or None to read the warehouse by JDBC
-    (see tasks/warehouse/export.py). One SparkSession for the run, stopped whatever happens.
+    (see tasks/warehouse/export.py); either way the students as of run_date. One SparkSession
+    for the run, stopped whatever happens.
     """
     lake, scratch = get_lake(), scratch_dir(run_date)
     events = lake.local_paths("raw", day_event_files(run_date), scratch / "inputs")
@@ -48,7 +49,7 @@ def analyse_day(
         else None
     )
     with spark_session(f"pdbi-analytics-{run_date.isoformat()}") as spark:
-        source = students or read_warehouse_students(spark, postgres.database_url())
+        source = students or read_warehouse_students(spark, postgres.database_url(), run_date)
         return run_job(spark, events, source, scratch / "analytics", run_date, inputs)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from tasks.entities import ENTITIES
+
 
 @dataclass(frozen=True)
 class LakeFile:
@@ -35,3 +37,9 @@ class NewFiles:
     @property
     def events(self) -> tuple[LakeFile, ...]:
         return tuple(f for f in self.files if f.zone == "raw")
+
+    @property
+    def merges(self) -> bool:
+        """Whether the run merges the warehouse: a BASE A export is loaded (events alone are
+        not merged, so a late part file does not rewind the day's history)."""
+        return any(name in ENTITIES for name in self.sources)

@@ -16,10 +16,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from pyspark import SparkContext
 from pyspark.sql import DataFrame, SparkSession
@@ -246,12 +248,16 @@ def jdbc_source(database_url: str) -> JdbcSource:
     )
 
 
-def read_warehouse_students(spark: SparkSession, database_url: str) -> DataFrame:
-    """dw.student_flat by JDBC, with the same query the Parquet export runs."""
+def read_warehouse_students(spark: SparkSession, database_url: str, as_of: date) -> DataFrame:
+    """The students as of a day by JDBC, with the same query the Parquet export runs (the day
+    composed in as a literal: a JDBC query takes no parameters)."""
+    query = sql.SQL(read_sql("export/student_flat_as_of.sql")).format(  # type: ignore[arg-type]
+        as_of=sql.Literal(as_of)
+    )
     return (
         spark.read.format("jdbc")
         .options(**jdbc_source(database_url).options())
-        .option("query", read_sql("export/student_flat.sql").strip().rstrip(";"))
+        .option("query", query.as_string(None))
         .option("fetchsize", "10000")
         .load()
     )

@@ -240,14 +240,18 @@ def record_validation(
     conn.execute(postgres.read_sql("meta/validation_results.sql"), params)
 
 
-def stage_source(entity: Entity, run_date: date, load_id: str) -> list[FileLoad]:
+def stage_source(
+    entity: Entity, run_date: date, load_id: str, archived: bool = False
+) -> list[FileLoad]:
     """Load every file of one source for the day in one transaction; quarantine the rejects.
+    `archived`: from the copies a committed load kept (a replay; tasks/lake/archive.py).
 
     A failed suite rolls the whole source back, then records its validation on its own so
     that the dashboard and Data Docs show what failed."""
     lake = get_lake()
+    entity = entity.archived() if archived else entity
     names = source_files(lake, entity, run_date)
-    parameters = reference_ids(lake, entity, run_date)
+    parameters = reference_ids(lake, entity, run_date, archived)
     loads: list[FileLoad] = []
     with postgres.connect(application_name=f"pdbi-stage-{entity.name}") as conn:
         truncate(conn, entity)
@@ -284,14 +288,18 @@ def source_files(lake: Lake, entity: Entity, run_date: date) -> list[str]:
     return names
 
 
-def reference_ids(lake: Lake, entity: Entity, run_date: date) -> dict[str, Any]:
+def reference_ids(
+    lake: Lake, entity: Entity, run_date: date, archived: bool = False
+) -> dict[str, Any]:
     """Values for the suite's `ids_of_<source>` parameters: the ids in that source's file of
-    the day, as stage text. A missing or unreadable file leaves the check out (None)."""
+    the day (its archived copy for a replay), as stage text. A missing or unreadable file
+    leaves the check out (None)."""
     values: dict[str, Any] = {}
     for references in parameter_names(entity.name).values():
         for reference in references.values():
             name = reference["$PARAMETER"]
             other = SOURCES[name.removeprefix("ids_of_")]
+            other = other.archived() if archived else other
             try:
                 ids: set[str | None] = set()
                 for file in source_files(lake, other, run_date):
@@ -311,8 +319,10 @@ def reference_ids(lake: Lake, entity: Entity, run_date: date) -> dict[str, Any]:
     tags=["stage"],
     task_run_name="stage-{entity_name}",
 )
-def stage_entity(entity_name: str, run_date: date, load_id: str) -> list[LoadCounts]:
-    loads = stage_source(SOURCES[entity_name], run_date, load_id)
+def stage_entity(
+    entity_name: str, run_date: date, load_id: str, archived: bool = False
+) -> list[LoadCounts]:
+    loads = stage_source(SOURCES[entity_name], run_date, load_id, archived)
     publish_load_artifact(entity_name, run_date, loads)
     return [load.counts for load in loads]
 

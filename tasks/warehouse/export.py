@@ -53,15 +53,17 @@ class _CopyReader(io.RawIOBase):
         return size
 
 
-def _batches(conn: psycopg.Connection, query: str) -> Iterator[pa.RecordBatch]:
-    """The query's rows as Arrow batches; CSV keeps NULL (unquoted nothing) apart from ''."""
+def _batches(conn: psycopg.Connection, query: sql.Composable) -> Iterator[pa.RecordBatch]:
+    """The query's rows as Arrow batches; CSV keeps NULL (unquoted nothing) apart from ''.
+    No rows, no batch (pyarrow refuses an empty CSV)."""
     with conn.cursor() as cur:
-        copy_sql = sql.SQL("copy ({}) to stdout with (format csv)").format(
-            sql.SQL(query)  # type: ignore[arg-type]
-        )
+        copy_sql = sql.SQL("copy ({}) to stdout with (format csv)").format(query)
         with cur.copy(copy_sql) as copy:
+            source = io.BufferedReader(_CopyReader(copy), buffer_size=BLOCK_BYTES)
+            if not source.peek(1):
+                return
             reader = pa_csv.open_csv(
-                io.BufferedReader(_CopyReader(copy), buffer_size=BLOCK_BYTES),
+                source,
                 read_options=pa_csv.ReadOptions(
                     column_names=list(STUDENT_COLUMNS), block_size=BLOCK_BYTES
                 ),
@@ -75,10 +77,14 @@ def _batches(conn: psycopg.Connection, query: str) -> Iterator[pa.RecordBatch]:
             yield from reader
 
 
-def export_students(conn: psycopg.Connection, lake: Lake, zone: str, name: str) -> int:
-    """Write dw.student_flat to a Parquet file in the lake, streaming; returns rows written."""
+def export_students(conn: psycopg.Connection, lake: Lake, zone: str, name: str, as_of: date) -> int:
+    """Write the students as of a day to a Parquet file in the lake, streaming; returns rows
+    written (none is an empty file with the columns). The day is composed into
+    sql/export/student_flat_as_of.sql as a literal: COPY cannot bind parameters."""
     written = 0
-    query = read_sql("export/student_flat.sql")
+    query = sql.SQL(read_sql("export/student_flat_as_of.sql")).format(  # type: ignore[arg-type]
+        as_of=sql.Literal(as_of)
+    )
     with lake.write_atomic(zone, name) as out, pq.ParquetWriter(out, STUDENT_SCHEMA) as writer:
         for batch in _batches(conn, query):
             writer.write_batch(batch)
@@ -95,19 +101,20 @@ def students_export_name(run_date: date) -> str:
     cache_policy=NO_CACHE,
 )
 def export_for_spark(run_date: date) -> str | None:
-    """The warehouse's students as Parquet in the lake's temp zone; returns its name there.
+    """The students as of run_date as Parquet in the lake's temp zone; returns its name there.
+    A past day gets the dimension versions valid that day, as it got when it was loaded.
 
-    With PDBI_JDBC_JAR set Spark reads dw.student_flat itself, by JDBC: nothing is exported
+    With PDBI_JDBC_JAR set Spark reads the same query itself, by JDBC: nothing is exported
     and None tells run_analytics so.
     """
     settings = get_settings()
     if settings.jdbc_jar is not None:
         check_jdbc_jar(settings)  # fail here, with the fix, not once Spark has started
         jdbc_source(postgres.database_url())
-        get_run_logger().info("PDBI_JDBC_JAR is set: Spark reads dw.student_flat by JDBC")
+        get_run_logger().info("PDBI_JDBC_JAR is set: Spark reads the students by JDBC")
         return None
     name = students_export_name(run_date)
     with postgres.connect() as conn:
-        rows = export_students(conn, get_lake(), "temp", name)
-    get_run_logger().info("exported %d students to temp/%s", rows, name)
+        rows = export_students(conn, get_lake(), "temp", name, run_date)
+    get_run_logger().info("exported %d students as of %s to temp/%s", rows, run_date, name)
     return name

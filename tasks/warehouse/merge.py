@@ -39,7 +39,7 @@ class Dimension:
     untracked: tuple[str, ...] = ()
     hard_deletes: Literal["invalidate", "ignore"] = "invalidate"
     snapshot_sql: str = "merge/dim_lookup.sql"  # builds the typed snapshot `incoming`
-    stage_table: str = ""  # for the shared lookup snapshot
+    stage_table: str = ""  # the source it snapshots (stage.<stage_table>)
 
     @property
     def attributes(self) -> tuple[str, ...]:
@@ -67,6 +67,7 @@ SCD_DIMENSIONS: dict[str, Dimension] = {
         untracked=("registered_at", "signup_source"),
         hard_deletes="invalidate",
         snapshot_sql="merge/dim_student.sql",
+        stage_table="students",
     ),
 }
 DIMENSIONS = ("dim_reference", "dim_university", "dim_course", "dim_subject", "dim_student")
@@ -133,10 +134,11 @@ def merge_dimension(conn: psycopg.Connection, dim: Dimension, run_date: date) ->
     An empty snapshot is taken for a missing export: the dimension is left as it is.
     """
     (last_load,) = _fetch_one(conn, _compose("merge/scd_last_load.sql", dim))
-    if last_load is not None and last_load > run_date:
+    if last_load is not None and last_load > run_date:  # the flows rewind first: never there
         raise DataError(
-            f"dw.{dim.table} already holds history loaded on {last_load}; loading {run_date} "
-            "now would rewrite it. Type-2 loads run in date order: load days after the last one."
+            f"dw.{dim.table} already holds history loaded on {last_load}; merging {run_date} "
+            "on top of it would rewrite it. Rewind the warehouse to before the day first "
+            "(rewind_history), as the daily pipeline does when it replays later days."
         )
     params = {"run_date": run_date, "invalidate": dim.hard_deletes == "invalidate"}
     if _execute(conn, _compose(dim.snapshot_sql, dim), params)[-1] == 0:
@@ -147,6 +149,35 @@ def merge_dimension(conn: psycopg.Connection, dim: Dimension, run_date: date) ->
         conn, _compose("merge/scd_counts.sql", dim)
     )
     return MergeCounts(dim.table, closed, opened, deleted, unchanged, corrected)
+
+
+@dataclass(frozen=True)
+class RewindCounts:
+    """What a rewind took back: fact rows, clients and plans, versions removed and reopened."""
+
+    from_day: date
+    facts: int = 0
+    references: int = 0
+    removed: int = 0
+    reopened: int = 0
+
+
+def rewind_history(conn: psycopg.Connection, from_day: date) -> RewindCounts:
+    """The warehouse as it was before from_day was loaded, in the caller's transaction: what
+    loads on or after the day wrote is removed, the versions they closed are reopened, and the
+    days are no longer recorded as loaded. Nothing to undo (a new latest day): nothing changes.
+
+    Loading a day after it makes the history equal to loading every day in date order,
+    surrogate keys included: new keys are numbered after the largest one left.
+    """
+    params = {"from_day": from_day}
+    counts = _execute(conn, sql.SQL(read_sql("merge/rewind.sql")), params)  # type: ignore[arg-type]
+    facts, references = sum(counts[1:4]), sum(counts[4:6])
+    removed = reopened = 0
+    for dim in SCD_DIMENSIONS.values():
+        _, deleted, updated = _execute(conn, _compose("merge/scd_rewind.sql", dim), params)
+        removed, reopened = removed + deleted, reopened + updated
+    return RewindCounts(from_day, facts, references, removed, reopened)
 
 
 def run_merge_step(conn: psycopg.Connection, step: str, run_date: date) -> MergeCounts:

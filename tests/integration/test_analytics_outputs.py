@@ -236,10 +236,10 @@ def test_jdbc_and_the_parquet_export_give_the_same_outputs(
     _require_jdbc_jar()
     students = _load_warehouse(migrated)
     lake = get_lake()
-    export_students(migrated, lake, "temp", "students.parquet")
+    export_students(migrated, lake, "temp", "students.parquet", DAY)
     by_parquet = run_job(spark, analytics_inputs["events"], lake.path("temp", "students.parquet"),
                          tmp_path / "parquet", DAY)  # fmt: skip
-    jdbc = read_warehouse_students(spark, database_url)
+    jdbc = read_warehouse_students(spark, database_url, DAY)
     by_jdbc = run_job(spark, analytics_inputs["events"], jdbc, tmp_path / "jdbc", DAY)
     for name in [*OUTPUTS, "_manifest", "_sample"]:
         parquet_bytes = Path(by_parquet[name]["path"]).read_bytes()

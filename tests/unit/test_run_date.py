@@ -20,7 +20,8 @@ def test_prefect_refuses_a_bad_or_future_run_date_before_the_run(value: str) -> 
 
 def test_a_valid_run_date_arrives_as_a_date() -> None:
     assert daily_pipeline.validate_parameters({"run_date": "2017-11-16"}) == {
-        "run_date": date(2017, 11, 16)
+        "run_date": date(2017, 11, 16),
+        "replay_later": True,
     }
     assert daily_pipeline.validate_parameters({"run_date": today().isoformat()})
 

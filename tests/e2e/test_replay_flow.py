@@ -1,0 +1,185 @@
+"""History through the real flow (Prefect, PostgreSQL, GX, Spark, a lake on disk), scale 0.01:
+a past day reprocessed after a later one publishes its own day's students; a day loaded late
+replays the days after it and leaves the warehouse of loading in date order; the nightly run
+catches up a missed day, and an empty export stops its day with the file and figures named.
+
+Expected outputs come from the day's own files (tests/e2e/expected.py, plain Python); the
+warehouse of loading in date order comes from the plain functions the flow's tasks wrap, run in
+date order over a second copy of the same generated days, on a database of its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from flows.daily import daily_pipeline
+from tasks.errors import DataError
+from tasks.generator.day import generate
+from tasks.lake.catch_up import CatchUpFailed
+from tasks.resources import postgres
+from tasks.resources.lake import Lake, get_lake
+from tasks.run_date import scheduled_day
+from tests.conftest import SERVER_URL, clear_caches
+from tests.e2e.expected import expected_outputs
+from tests.integration.replay_days import Driver, warehouse_dump
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_api")]
+D1, D2, D3 = (date(2017, 11, d) for d in (16, 17, 18))
+STATES = ("Bahia", "Ceará", "Paraná")
+
+
+def published(name: str) -> Counter:
+    text = get_lake().read_bytes("analytics", name).decode("utf-8")
+    return Counter(tuple(row) for row in list(csv.reader(io.StringIO(text)))[1:])
+
+
+def check_published(lake_root: Path, day: date) -> None:
+    """Every output of the day as computed from the day's own files."""
+    manifest = json.loads(get_lake().read_bytes("analytics", "manifest.json"))
+    assert manifest["run_date"] == day.isoformat()
+    for name, rows in expected_outputs(lake_root, day.isoformat()).items():
+        assert published(name) == rows, f"{name} of {day}"
+
+
+def move_students(lake_root: Path, day: date) -> int:
+    """Every third student of the day's export lives in another state from that day on."""
+    path = lake_root / "transactional" / day.isoformat() / "students.json"
+    raw = path.read_bytes()
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    students = json.loads(raw.decode("utf-8-sig"))
+    for i, s in enumerate(students[::3]):
+        s["State"] = STATES[i % 3] if s.get("State") != STATES[i % 3] else "Acre"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + json.dumps(students).encode("utf-8"))
+    return len(students[::3])
+
+
+@pytest.mark.parametrize("database_url", ["server"], indirect=True)
+def test_a_past_day_run_again_after_a_later_one_publishes_its_own_states(
+    database_url: str, isolated_settings: Path
+) -> None:
+    lake_root = isolated_settings / "lake"
+    for day in (D1, D2):
+        generate(get_lake(), scale=0.01, seed=11, run_date=day)
+    assert move_students(lake_root, D2) > 10
+    daily_pipeline(D1)
+    daily_pipeline(D2)
+    check_published(lake_root, D2)
+    summary = daily_pipeline(D1)  # nothing new: no merge, no replay, D1 as of D1
+    assert summary.replayed == [] and summary.merged == []
+    check_published(lake_root, D1)
+    d2_states = expected_outputs(lake_root, D2.isoformat())["states.csv"]
+    assert published("states.csv") != d2_states  # the day's own states, not the later day's
+
+
+@pytest.fixture
+def reference(isolated_settings: Path) -> Iterator[dict]:
+    """The warehouse of loading D1, D2, D3 in date order, from a copy of the same days."""
+    lake = Lake(str(isolated_settings / "reference-lake"))
+    for day in (D1, D2, D3):
+        generate(lake, scale=0.01, seed=5, run_date=day)
+    name = f"pdbi_ref_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg.connect(SERVER_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError:
+        pytest.skip(f"no PostgreSQL server at {SERVER_URL} for the reference")
+    with admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PDBI_DATABASE_URL", psycopg.conninfo.make_conninfo(SERVER_URL, dbname=name))
+        env.setenv("PDBI_LAKE_URL", lake.url)
+        clear_caches()
+        with postgres.connect() as conn:
+            postgres.apply_migrations(conn)
+        driver = Driver(lake)
+        for day in (D1, D2, D3):
+            driver.run(day)
+        with postgres.connect() as conn:
+            dump = warehouse_dump(conn)
+    clear_caches()
+    with psycopg.connect(SERVER_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+    yield dump
+
+
+@pytest.mark.parametrize("database_url", ["embedded"], indirect=True)
+def test_a_day_loaded_late_replays_the_later_days_and_equals_date_order(
+    database_url: str, isolated_settings: Path, reference: dict
+) -> None:
+    lake_root = isolated_settings / "lake"
+    for day in (D1, D2, D3):
+        generate(get_lake(), scale=0.01, seed=5, run_date=day)
+    daily_pipeline(D1)
+    daily_pipeline(D3)  # the night of D2 failed: D3 loads on top of D1
+    summary = daily_pipeline(D2)
+    assert summary.replayed == [D3]
+    check_published(lake_root, D2)
+    with postgres.connect() as conn:
+        assert warehouse_dump(conn) == reference
+        days = postgres.fetch_all(conn, "select run_date from meta.warehouse_days order by 1")
+    assert [d for (d,) in days] == [D1, D2, D3]
+
+
+def empty_students(lake_root: Path, day: date) -> Path:
+    path = lake_root / "transactional" / day.isoformat() / "students.json"
+    path.write_text("[]", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("database_url", ["server"], indirect=True)
+def test_an_empty_export_on_the_first_day_stops_with_the_file_named(
+    database_url: str, isolated_settings: Path
+) -> None:
+    generate(get_lake(), scale=0.01, seed=3, run_date=D1)
+    empty_students(isolated_settings / "lake", D1)
+    with pytest.raises(DataError) as stopped:
+        daily_pipeline(D1)
+    message = str(stopped.value)
+    assert f"transactional/{D1}/students.json is empty: 0 students loaded of 0 rows read" in message
+    assert "dw.dim_student holds none yet" in message
+    assert not get_lake().exists("analytics", "manifest.json")  # nothing published
+
+
+@pytest.mark.parametrize("database_url", ["server"], indirect=True)
+def test_the_nightly_run_catches_up_and_an_accepted_empty_day_goes_through(
+    database_url: str, isolated_settings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake_root = isolated_settings / "lake"
+    day = scheduled_day(None)  # what a run with no date processes (the day before today)
+    missed, empty = day - timedelta(days=3), day - timedelta(days=2)
+    for one in (missed, empty, day):
+        generate(get_lake(), scale=0.01, seed=9, run_date=one)
+    empty_students(lake_root, empty)
+
+    with pytest.raises(CatchUpFailed) as failed:
+        daily_pipeline()
+    message = str(failed.value)
+    assert f"{day} was loaded, but 1 earlier day(s) it caught up failed" in message
+    assert f"transactional/{empty}/students.json is empty" in message
+    check_published(lake_root, day)
+    with postgres.connect() as conn:
+        loaded = postgres.fetch_all(conn, "select run_date from meta.warehouse_days order by 1")
+        assert [d for (d,) in loaded] == [missed, day]
+
+    monkeypatch.setenv("PDBI_ACCEPT_DAYS", json.dumps([empty.isoformat()]))
+    clear_caches()
+    summary = daily_pipeline()  # the empty day, accepted, then the day again from its archive
+    assert summary.run_date == day and summary.replayed == [day]
+    check_published(lake_root, day)
+    with postgres.connect() as conn:
+        loaded = postgres.fetch_all(conn, "select run_date from meta.warehouse_days order by 1")
+        decisions = postgres.fetch_all(
+            conn, "select run_date, decision from meta.guard_decisions order by decided_at"
+        )
+    assert [d for (d,) in loaded] == [missed, empty, day]
+    assert decisions == [(empty, "stopped"), (empty, "accepted")]
