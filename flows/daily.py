@@ -13,7 +13,7 @@ from tasks.analytics.run import run_analytics
 from tasks.lake.backup import backup_raw
 from tasks.lake.extract import find_new_files, record_ingested
 from tasks.preflight import preflight
-from tasks.quality.reports import link_data_docs
+from tasks.quality.reports import build_reports, link_data_docs
 from tasks.run_date import RunDate, as_date, scheduled_day
 from tasks.run_lock import run_lock
 from tasks.summary import RunSummary, summarize_run
@@ -28,7 +28,8 @@ def run_name() -> str:
 
 @flow(name="daily-pipeline", flow_run_name=run_name, log_prints=True)
 def daily_pipeline(run_date: RunDate | None = None) -> RunSummary:
-    """One day: extract, stage, warehouse, export, Spark, publish, backup, Data Docs, summary.
+    """One day: extract, stage, warehouse, export, Spark (the events validated, then analysed),
+    publish, backup, Data Docs, summary.
     run_date None (the nightly schedule): the day before the scheduled start."""
     run_date = run_date or scheduled_day(flow_run.get_scheduled_start_time())
     preflight()
@@ -42,8 +43,10 @@ def daily_pipeline(run_date: RunDate | None = None) -> RunSummary:
         inputs = analytics_inputs(run_date, students)
         published = reuse_published(run_date, inputs)  # the same inputs: Spark is skipped
         if published is None:
-            outputs = run_analytics(run_date, students, inputs)
-            published = publish_outputs(outputs, run_date)
+            # the events are validated in Spark: Data Docs show their suite, passed or failed
+            analysed = run_analytics(run_date, students, inputs, load_id, return_state=True)
+            build_reports(run_date, return_state=True)
+            published = publish_outputs(analysed.result(), run_date)
         backup_raw(new_files)
         link_data_docs(run_date)
         return summarize_run(run_date, staged, merged, published.outputs, published.events)

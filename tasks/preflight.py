@@ -7,11 +7,13 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.resources import postgres
 from tasks.resources.lake import get_lake
-from tasks.resources.spark import check_java
+from tasks.resources.spark import check_java, work_root
+from tasks.settings import get_settings
 
 
 def check_prerequisites() -> list[str]:
-    """Lake, database (with migrations applied) and Java; returns one line per component."""
+    """Lake, database (with migrations applied), Java and where Spark works; returns one line
+    per component."""
     lake = get_lake()
     lake.ensure_zones()
     database = postgres.check_database()
@@ -19,10 +21,12 @@ def check_prerequisites() -> list[str]:
         applied = postgres.apply_migrations(conn)
         postgres.ensure_roles(conn)
     java = check_java()
+    work = work_root(lake) or "the lake itself (file://)"
     return [
         f"lake: {lake.url}",
         f"database: {database}" + (f" (applied {', '.join(applied)})" if applied else ""),
         f"java: {java}",
+        f"spark: {get_settings().spark_master}, working in {work}",
     ]
 
 
