@@ -1,22 +1,22 @@
 """A hand-written day for the analytics tests, and its answers computed in plain Python.
 
 The events hold every quirk the job must survive; the expected CSV rows are derived from the
-same lines with json/csv/datetime only, never with Spark or the code under test. The events
-suite's critical rules are written again here, in plain Python, from expectations/README.md:
-a line must be one JSON object (else it is malformed), `at` must be there and a timestamp, and
-`studentId_clientType`, when not blank, `<id>@<client>`; only the other lines count. Shared by
-test_analytics_job.py and test_analytics_outputs.py.
+same lines with json/csv/datetime only, never with Spark or the code under test; only the
+lines the events suite's critical rules accept count (tests/event_rules.py, written again in
+plain Python). Shared by test_analytics_job.py, test_analytics_outputs.py and
+test_events_validation.py.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from tests.event_rules import failed_rules
 
 PROFILES = {"CoreUser": "Core User", "CasualUser": "Casual User", "ColdUser": "Cold User",
             "NewUser": "New User"}  # fmt: skip
@@ -118,43 +118,6 @@ FULL_HEADER = ["student_id", "client", "at", "browser", "country", "custom_4", "
                "last_accessed_url", "state", "city", "university", "course"]  # fmt: skip
 # full.csv's order: student_id, at, page_name, last_accessed_url, then the rest (nulls first)
 FULL_SORT = [0, 2, 6, 7, 1, 3, 4, 5, 8, 9, 10, 11]
-
-
-CLIENTS = ("Website", "Webapp", "Android", "iOS")
-FORMS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f",
-         "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f")  # fmt: skip
-
-
-def is_timestamp(value: str) -> bool:
-    """`2017-11-16 13:20:11.000`, up to six fraction digits, `T` or a space, or a date only;
-    spaces around allowed."""
-    text = value.strip(" ")
-    if "." in text and not 1 <= len(text.rsplit(".", 1)[1]) <= 6:
-        return False
-    for form in FORMS:
-        try:
-            datetime.strptime(text, form)
-        except ValueError:
-            continue
-        return True
-    return False
-
-
-def failed_rules(record: dict) -> list[str]:
-    """The critical rules a JSON object breaks (empty: the event is valid)."""
-    failed = []
-    at = record.get("at")
-    if at is None:
-        failed.append("at is missing")
-    elif not is_timestamp(str(at)):
-        failed.append("at is not a timestamp")
-    key = record.get("studentId_clientType")
-    if key is not None and str(key).strip(" "):
-        student, at_sign, client = str(key).strip(" ").partition("@")
-        shaped = at_sign and 1 <= len(student) <= 64 and client in CLIENTS
-        if not shaped or "@" in student or re.search(r"\s", student):
-            failed.append("studentId_clientType is not <id>@<client>")
-    return failed
 
 
 def parse(lines: list[str]) -> tuple[list[dict], int, int]:

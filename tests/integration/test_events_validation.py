@@ -20,14 +20,8 @@ from tasks.analytics.run import record_events
 from tasks.resources import postgres
 from tasks.resources.spark_work import as_url
 from tasks.settings import get_settings
-from tests.integration.analytics_day import (
-    EVENT_LINES,
-    STUDENTS,
-    expected_day,
-    failed_rules,
-    local,
-    parse,
-)
+from tests.event_rules import failed_rules
+from tests.integration.analytics_day import EVENT_LINES, STUDENTS, expected_day, local, parse
 from tests.integration.conftest import LENIENT
 
 pytestmark = pytest.mark.integration
