@@ -17,7 +17,7 @@ from tasks.lake.backup import backup_raw
 from tasks.lake.catch_up import find_missed_days, report_catch_up
 from tasks.lake.extract import find_new_files, record_ingested
 from tasks.preflight import preflight
-from tasks.quality.reports import link_data_docs
+from tasks.quality.reports import build_reports, link_data_docs
 from tasks.run_date import RunDate, as_date, scheduled_day
 from tasks.run_lock import day_locks, run_lock, warehouse_lock
 from tasks.run_record import RUN_HOOKS
@@ -36,7 +36,8 @@ def run_name() -> str:
 # the preflight writes the run's row in meta.pipeline_runs, RUN_HOOKS its end, however it ends
 @flow(name="daily-pipeline", flow_run_name=run_name, log_prints=True, **RUN_HOOKS)
 def daily_pipeline(run_date: RunDate | None = None, replay_later: bool = True) -> RunSummary:
-    """One day: extract, stage, warehouse, export, Spark, publish, backup, Data Docs, summary.
+    """One day: extract, stage, warehouse, export, Spark (the events validated, then analysed),
+    publish, backup, Data Docs, summary.
     run_date None (the nightly schedule): the day before the scheduled start, after the earlier
     days it missed. A day older than days the warehouse holds makes them load again after it
     (replay_later False leaves that to a later run: a backfill's or a catch-up's last day)."""
@@ -67,8 +68,10 @@ def daily_pipeline(run_date: RunDate | None = None, replay_later: bool = True) -
         inputs = analytics_inputs(run_date, students)
         published = reuse_published(run_date, inputs)  # the same inputs: Spark is skipped
         if published is None:
-            outputs = run_analytics(run_date, students, inputs)
-            published = publish_outputs(outputs, run_date)
+            # the events are validated in Spark: Data Docs show their suite, passed or failed
+            analysed = run_analytics(run_date, students, inputs, load_id, return_state=True)
+            build_reports(run_date, return_state=True)
+            published = publish_outputs(analysed.result(), run_date)
         backup_raw(new_files)
         docs = link_data_docs(run_date)
         summary = summarize_run(

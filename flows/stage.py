@@ -8,7 +8,7 @@ from prefect import flow
 from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from tasks.entities import ENTITIES, SOURCES
+from tasks.entities import ENTITIES
 from tasks.quality.reports import build_reports
 from tasks.settings import get_settings
 from tasks.stage.load import LoadCounts, collect_counts, stage_entity
@@ -26,17 +26,19 @@ def _load_stage(
     if not archived:
         build_reports(run_date, return_state=True)
     counts = collect_counts(futures)  # raises once, naming every source that failed
-    # The run summary lists BASE A per entity; the events' counts per part file are in
-    # meta.load_counts and the stage-events artifact.
     return [c for name in ENTITIES for c in counts.get(name, [])]
 
 
 def load_stage(
-    run_date: date, load_id: str, sources: tuple[str, ...] = tuple(SOURCES), archived: bool = False
+    run_date: date,
+    load_id: str,
+    sources: tuple[str, ...] = tuple(ENTITIES),
+    archived: bool = False,
 ) -> list[LoadCounts]:
-    """The database takes at most PDBI_DB_CONCURRENCY loads at once. `sources`: those with new
-    files (tasks/lake/extract.py); none to load, no subflow at all. `archived`: the day's
-    archived exports, for a replay (temp/<day>/transactional/)."""
+    """The database takes at most PDBI_DB_CONCURRENCY loads at once. `sources`: the BASE A
+    sources with new files (tasks/lake/extract.py); none to load, no subflow at all. The
+    events are not staged: the Spark job validates them where it reads them. `archived`: the
+    day's archived exports, for a replay (temp/<day>/transactional/)."""
     if not sources:
         return []
     runner = ThreadPoolTaskRunner(max_workers=get_settings().db_concurrency)

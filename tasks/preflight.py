@@ -11,14 +11,15 @@ from tasks.entities import SOURCES
 from tasks.errors import ConfigError, DataError
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
-from tasks.resources.spark import check_java
+from tasks.resources.spark import check_java, work_root
 from tasks.run_record import record_run_started
+from tasks.settings import get_settings
 
 
 def check_prerequisites() -> list[str]:
-    """Lake, database (with migrations applied) and Java; returns one line per component.
-    Once `pdbi db init` has run and no migration is pending, nothing here changes the
-    database's schema, so the nightly login needs no DDL rights.
+    """Lake, database (with migrations applied), Java and where Spark works; returns one line
+    per component. Once `pdbi db init` has run and no migration is pending, nothing here
+    changes the database's schema, so the nightly login needs no DDL rights.
     The lake must exist: a mistyped PDBI_LAKE_URL is said so before any zone is created in it
     (`pdbi generate` creates a new lake)."""
     lake = get_lake()
@@ -34,10 +35,12 @@ def check_prerequisites() -> list[str]:
         if applied or not postgres.roles_ready(conn):  # else `pdbi db init` did it: no DDL
             postgres.ensure_roles(conn)
     java = check_java()
+    work = work_root(lake) or "the lake itself (file://)"
     return [
         f"lake: {lake.url}",
         f"database: {database}" + (f" (applied {', '.join(applied)})" if applied else ""),
         f"java: {java}",
+        f"spark: {get_settings().spark_master}, working in {work}",
     ]
 
 

@@ -118,6 +118,24 @@ class Settings(BaseSettings):
     )
     spark_driver_memory: str = Field(default="4g", description="spark.driver.memory")
     spark_shuffle_partitions: int = Field(default=8, description="spark.sql.shuffle.partitions")
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict,
+        description='Any other Spark settings, as JSON: {"spark.executor.memory": "2g", '
+        '"spark.jars.packages": "org.apache.hadoop:hadoop-aws:3.4.1"}.',
+    )
+    spark_work_url: str | None = Field(
+        default=None,
+        description="Where Spark's working data live when the lake is not a folder Spark reads "
+        "(Drive, memory://, s3://): a file:// folder every node mounts, or an s3a://, gs://, "
+        "abfss:// URL; the day's inputs are staged there and the outputs published from there. "
+        "Unset: a local lake is used in place, any other stages under PDBI_DATA_DIR/spark-work "
+        "(a local master only).",
+    )
+    events_opt_in_checks: bool = Field(
+        default=False,
+        description="Also run the events suite's opt-in expectations (meta.opt_in: the "
+        "uniqueness of uuid, about 70% of a read).",
+    )
     jdbc_jar: Path | None = Field(
         default=None,
         description="PostgreSQL JDBC driver jar (Debian: /usr/share/java/postgresql.jar); set, "

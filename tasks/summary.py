@@ -89,9 +89,7 @@ def summarize_run(
     replayed: list[date] | None = None,
 ) -> RunSummary:
     """The summary and its artifacts; then the run fails if its Data Docs are broken."""
-    summary = RunSummary(
-        run_date, staged, merged, outputs, events, data_docs, list(replayed or [])
-    )
+    summary = RunSummary(run_date, staged, merged, outputs, events, data_docs, list(replayed or []))
     publish_artifacts(summary)
     if data_docs is not None and data_docs.error:
         raise IncompleteRun(

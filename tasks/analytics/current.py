@@ -2,10 +2,12 @@
 
 A rerun with nothing new must not pay for Spark again. The outputs are a function of three
 things: the day's raw event files, the warehouse's students (the Parquet export) and the job's
-code. Their digest goes into the published manifest as `inputs`; a run whose digest matches the
-manifest's, for the same day, with every file the manifest names present at its recorded size,
-keeps what is published. Like dbt's state comparison, it compares content, not clocks. With
-PDBI_JDBC_JAR set Spark reads the warehouse live and there is no export to digest: the job runs.
+code (with the events suite and the settings that change what it rejects). Their digest goes
+into the published manifest as `inputs`; a run whose digest matches the manifest's, for the same
+day, with every file the manifest names present at its recorded size and the day's validated
+events in place, keeps what is published. Like dbt's state comparison, it compares content,
+not clocks. With PDBI_JDBC_JAR set Spark reads the warehouse live and there is no export to
+digest: the job runs.
 """
 
 from __future__ import annotations
@@ -20,13 +22,22 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.analytics.manifest import MANIFEST_NAME
+from tasks.analytics.manifest import MANIFEST_NAME, validated_name
+from tasks.entities import EVENTS
 from tasks.lake.backup import recorded_raw
+from tasks.quality.validate import reject_threshold
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.retry import transient_retries
+from tasks.settings import get_settings
 
-JOB_SOURCES = Path(__file__).parent  # the job's code: a change of it is a change of outputs
+ROOT = Path(__file__).resolve().parents[2]
+# the job's code and rules: a change of any is a change of outputs
+JOB_SOURCES = (
+    *sorted(Path(__file__).parent.glob("*.py")),
+    ROOT / "tasks" / "quality" / "events.py",
+    ROOT / "expectations" / "events.json",
+)
 
 
 @dataclass
@@ -40,8 +51,11 @@ class Published:
 
 def job_digest() -> str:
     digest = hashlib.sha256(metadata.version("pdbi").encode())
-    for path in sorted(JOB_SOURCES.glob("*.py")):
+    for path in JOB_SOURCES:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    settings = get_settings()
+    rules = {"threshold": reject_threshold(EVENTS.name), "opt_in": settings.events_opt_in_checks}
+    digest.update(json.dumps(rules, sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -62,9 +76,13 @@ def published_for(lake: Lake, run_date: date, inputs: str) -> Published | None:
     if manifest.get("run_date") != run_date.isoformat() or manifest.get("inputs") != inputs:
         return None
     sizes = lake.sizes("analytics", "*.csv")
-    sample = manifest["malformed_sample"]
-    zone, name = sample["file"].split("/", 1)
-    if not lake.exists(zone, name) or lake.size(zone, name) != sample["bytes"]:
+    for kept in (manifest["malformed_sample"], manifest.get("quarantined")):
+        if kept is None:
+            return None  # a manifest older than the events' validation: run again
+        zone, name = kept["file"].split("/", 1)
+        if not lake.exists(zone, name) or lake.size(zone, name) != kept["bytes"]:
+            return None
+    if not lake.list("validated", f"{validated_name(run_date)}/*.parquet"):
         return None
     if any(sizes.get(name) != entry["bytes"] for name, entry in manifest["outputs"].items()):
         return None

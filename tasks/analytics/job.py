@@ -1,15 +1,25 @@
-"""The analytics job: the day's events and the warehouse's students -> CSV files + manifest.
+"""The analytics job: the day's raw events validated, written as Parquet, and every output.
 
 Runs in-process (tasks/analytics/run.py passes a session from tasks.resources.spark) or on its
 own under spark-submit (see tasks/analytics/README.md):
 
-    spark-submit tasks/analytics/job.py --run-date 2017-11-16 \
-        --events 'data/lake/raw/2017-11-16/part-*.json' --students students.parquet --out out
+    spark-submit tasks/analytics/job.py --run-date 2017-11-16 \\
+        --events 'file:///srv/lake/raw/2017-11-16/part-*.json' \\
+        --students file:///srv/lake/temp/2017-11-16/warehouse/student_flat.parquet \\
+        --out file:///srv/work/2017-11-16/analytics
 
-Each output is one UTF-8 CSV with a header (RFC 4180 quoting, empty field for null, "\n"
-line ends), written under a temporary name and moved into place, so readers never see a
-half-written file. full.csv (~1M rows) and active_students.csv are written by Spark and never
-pass through the driver; the keyed outputs (a few thousand rows) are written by the driver.
+One pass over the files: each line is parsed with the explicit schema and marked by the events
+suite's critical expectations as it is read (tasks/analytics/day.py), and that frame is
+persisted once. Then, all from the persisted frame: the counts and the split's per-expectation
+counts (one pass), GX's report, the rejected lines (few: bounded by the reject threshold)
+collected to the driver, the valid events written once as Parquet, and the outputs. The valid
+frame never passes through the driver. Everything is read and written by URL (`file://` on a
+shared mount, or an object store), never through the driver's local disk.
+
+Each output is one UTF-8 CSV with a header (RFC 4180 quoting, empty field for null, "\\n" line
+ends). full.csv and active_students.csv are sorted by Spark across partitions and written as
+ordered part files, concatenated by the driver into one file; the keyed outputs (a few
+thousand rows) are collected and written by the driver.
 """
 
 from __future__ import annotations
@@ -22,36 +32,43 @@ if not __package__:  # run as a script (spark-submit): make the `tasks` package 
 
 import argparse  # noqa: E402
 import csv  # noqa: E402
-import glob  # noqa: E402
+import io  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
-import shutil  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Callable, Iterable, Sequence  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from collections.abc import Iterable, Iterator, Sequence  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from datetime import date  # noqa: E402
+from pathlib import PurePosixPath  # noqa: E402
+from typing import Any  # noqa: E402
 
 from pyspark import StorageLevel  # noqa: E402
-from pyspark.sql import DataFrame, SparkSession  # noqa: E402
+from pyspark.sql import DataFrame, Observation, SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
+from tasks.analytics import day as days  # noqa: E402
 from tasks.analytics import keyed, outputs  # noqa: E402
 from tasks.analytics.manifest import (  # noqa: E402
     MANIFEST_NAME,
+    REJECTED_NAME,
     SAMPLE_NAME,
+    VALIDATION_NAME,
     build_manifest,
-    write_manifest,
 )
 from tasks.errors import DataError  # noqa: E402
+from tasks.quality import events as suite  # noqa: E402
+from tasks.resources.spark_work import WorkFiles, Written, as_url, join  # noqa: E402
 
 ORIGINAL_OUTPUTS = ("country", "users", "full")  # the case study's, unchanged
 NEW_OUTPUTS = (
     "states", "hours", "clients", "categories", "universities", "courses", "active_students",
 )  # fmt: skip
 OUTPUTS = ORIGINAL_OUTPUTS + NEW_OUTPUTS
-SAMPLE_LIMIT = 100  # malformed lines kept in quarantine/<day>/; all of them are counted
+SAMPLE_LIMIT = 100  # malformed lines kept in the sample; all of them are counted
+REFUSED_LIMIT = 1000  # rejected lines kept when a day is refused over its threshold
 
 _CSV_OPTIONS = {
-    "header": "true",
+    "header": "false",  # the driver writes the header once, before the parts
     "sep": ",",
     "quote": '"',
     "escape": '"',  # Spark's default is a backslash; RFC 4180 doubles the quote instead
@@ -64,32 +81,55 @@ _CSV_OPTIONS = {
 }
 
 
-def write_single_csv(frame: DataFrame, target: Path) -> int:
-    """Write `frame` as one CSV file at `target`, in the frame's order; return its data rows.
+class EventsRefused(DataError):
+    """The day's events cannot be published (too many rejected, none valid, the suite broken);
+    `result` holds what the job found, so that the caller records the validation and
+    publishes the quarantine file before failing."""
 
-    coalesce(1) after the outputs' orderBy keeps the global order (it concatenates the
-    sorted range partitions without a shuffle); the part file is renamed over the target.
-    """
-    scratch = target.parent / f"_tmp_{target.stem}_{uuid.uuid4().hex[:8]}"
-    try:
-        frame.coalesce(1).write.mode("overwrite").options(**_CSV_OPTIONS).csv(str(scratch))
-        parts = sorted(scratch.glob("part-*.csv"))
-        if len(parts) != 1:
-            raise RuntimeError(f"expected one CSV part file in {scratch}, found {len(parts)}")
-        os.replace(parts[0], target)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return _count_rows(target)
+    def __init__(self, message: str, result: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.result = result
 
 
-def _count_rows(path: Path) -> int:
-    """Data rows (records, not lines: a quoted value may hold a newline)."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence]) -> tuple[bytes, int]:
+    """A small output collected on the driver, in the dialect Spark writes the big ones."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    count = 0
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+        count += 1
+    return text.getvalue().encode("utf-8"), count
+
+
+def write_sorted_csv(frame: DataFrame, files: WorkFiles, out: str, name: str) -> Written:
+    """A sorted frame as one CSV at <out>/<name>.csv: Spark writes its ordered part files in
+    parallel and counts the rows as it writes them (an Observation, no second pass); the
+    driver streams the header and the parts into the file."""
+    parts = join(out, "_parts", name)
+    observed = Observation(name)
+    frame.observe(observed, F.count(F.lit(1)).alias("rows")).write.mode("overwrite").options(
+        **_CSV_OPTIONS
+    ).csv(parts)
+    header, _ = csv_bytes(frame.columns, [])
+    return files.concatenate(parts, join(out, f"{name}.csv"), header, observed.get["rows"])
+
+
+def write_validated(day: DataFrame, url: str, source_prefix: str) -> int:
+    """The valid events as Parquet at `url` (the day's partition), lineage included; returns
+    the rows Spark wrote, counted as it wrote them."""
+    observed = Observation("validated")
+    frame = days.valid_events(day).select(
+        *days.EVENT_COLUMNS,
+        F.concat(F.lit(source_prefix), F.col("source_file")).alias("source_file"),
+    )
+    frame.observe(observed, F.count(F.lit(1)).alias("rows")).write.mode("overwrite").parquet(url)
+    return int(observed.get["rows"])
 
 
 def read_students(spark: SparkSession, students: str | DataFrame) -> DataFrame:
-    """The warehouse's students, as strings: a Parquet export's path, or a frame (JDBC)."""
+    """The warehouse's students, as strings: a Parquet export's URL, or a frame (JDBC)."""
     frame = spark.read.parquet(students) if isinstance(students, str) else students
     missing = [c for c in outputs.STUDENT_COLUMNS if c not in frame.columns]
     if missing:
@@ -101,92 +141,225 @@ def read_students(spark: SparkSession, students: str | DataFrame) -> DataFrame:
     return frame.select(*(F.col(c).cast("string").alias(c) for c in outputs.STUDENT_COLUMNS))
 
 
-def write_sample(rows: list[tuple[str, str]], target: Path) -> dict:
-    """The quarantined malformed lines as JSON Lines ({"file", "line"}); empty when none, so
-    a rerun over fixed files replaces yesterday's sample."""
-    with open(target, "w", encoding="utf-8", newline="\n") as out:
-        for source, line in rows:
-            out.write(json.dumps({"file": source, "line": line}, ensure_ascii=False) + "\n")
-    return {"path": str(target), "rows": len(rows)}
+def jsonl(lines: Iterable[dict[str, Any]]) -> bytes:
+    """JSON Lines, UTF-8; a lone surrogate (a `\\ud800` escape in the source) stays escaped."""
+    out = io.BytesIO()
+    for line in lines:
+        try:
+            out.write(json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n")
+        except UnicodeEncodeError:
+            out.write(json.dumps(line).encode("utf-8") + b"\n")
+    return out.getvalue()
 
 
-def write_rows_csv(header: Sequence[str], rows: Iterable[Sequence], target: Path) -> int:
-    """A small output collected on the driver, in the dialect of write_single_csv."""
-    temp = target.with_name(f".{target.name}.tmp")
-    with open(temp, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        count = 0
-        for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
-            count += 1
-    os.replace(temp, target)
-    return count
+def quarantine_lines(
+    rejects: list[days.Reject], source_prefix: str, load_id: str | None
+) -> list[dict[str, Any]]:
+    """One quarantine line per unusable line: where, why, and the record (the parsed object,
+    or the line's text when it is not one)."""
+    found = []
+    for reject in rejects:
+        line = {
+            "source_file": f"{source_prefix}{reject.source_file}",
+            "source_row": reject.line_number,
+            "failed_expectations": list(reject.reasons),
+            "record": reject.record(),
+        }
+        found.append({**line, "load_id": load_id} if load_id else line)
+    return found
 
 
-def _write_output(
-    name: str, out_dir: Path, tables: dict[str, list], big: dict[str, Callable[[], DataFrame]]
-) -> dict:
-    """A keyed output's rows from the driver, or a big output written by Spark."""
-    target = out_dir / f"{name}.csv"
-    if name in tables:
-        rows = write_rows_csv(keyed.KEYED[name].header, tables[name], target)
-    else:
-        rows = write_single_csv(big[name](), target)
-    return {"path": str(target), "rows": rows}
+def verdict(counts: days.DayCounts, broken: list[str], threshold: float) -> str | None:
+    """Why the day cannot be published, or None. Unusable lines (rejected or malformed) above
+    the threshold, no event at all, or a suite that could not run all stop it."""
+    read, unusable = counts.events["read"], counts.unusable
+    if broken:
+        return f"the events suite could not run: {'; '.join(broken)}."
+    if read == 0:
+        return "the day's event files hold no events at all (every part file is empty)."
+    if counts.events["valid"] == 0 or unusable / read > threshold:
+        top = Counter({n: c for n, c in counts.unexpected.items() if n in counts.critical})
+        listed = "; ".join(f"{n} ({c:,} rows)" for n, c in top.most_common(3) if c)
+        return (
+            f"{unusable:,} of {read:,} events ({unusable / read:.2%}) are unusable "
+            f"({counts.events['rejected']:,} rejected, {counts.events['malformed']:,} malformed), "
+            f"above the events suite's {threshold:.2%} reject threshold. Top failing "
+            f"expectations: {listed}."
+        )
+    return None
+
+
+@contextmanager
+def _lap(seconds: dict[str, float], name: str) -> Iterator[None]:
+    """Seconds spent per step of the job, for the run's log and the benchmark."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[name] = round(seconds.get(name, 0.0) + time.perf_counter() - started, 3)
+
+
+def check_events(
+    day: DataFrame,
+    names: list[str],
+    found: list[dict[str, Any]],
+    files: WorkFiles,
+    out: str,
+    source_prefix: str,
+    load_id: str | None,
+    seconds: dict[str, float],
+) -> tuple[days.DayCounts, dict[str, Any]]:
+    """The events suite over the persisted day (`names`: its files): the split's counts (the
+    pass that reads the files), GX's report, the unusable lines collected and quarantined in
+    the job's folder, the malformed sample. Raises EventsRefused when the day cannot be
+    published."""
+    from tasks.quality.validate import reject_threshold
+
+    checks = {name: check for name, (_, check) in suite.row_checks(found).items()}
+    critical = suite.critical_checks(found)
+    with _lap(seconds, "read_and_split"):  # the pass that reads the files and fills the cache
+        counts = days.count_day(day, checks, critical, names)
+    with _lap(seconds, "gx_report"):
+        result = suite.validate_day(days.suite_frame(day, suite.columns(found)), found)
+    threshold = reject_threshold(suite.SUITE)
+    problem = verdict(counts, suite.broken(result), threshold)
+    with _lap(seconds, "quarantine"):
+        limit = REFUSED_LIMIT if problem else max(counts.unusable, 1)
+        rejects = days.rejected_rows(day, counts, critical, limit) if counts.unusable else []
+        quarantined = quarantine_lines(rejects, source_prefix, load_id)
+        lines = days.malformed_sample(day, SAMPLE_LIMIT) if counts.events["malformed"] else []
+        sample = jsonl({"file": f, "line": text} for f, text in lines)
+        found_so_far = {
+            "_events": counts.events,
+            "_files": counts.files,
+            "_validation": _validation(result, counts, threshold),
+            "_rejects": rejects,
+            "_rejected": files.write_bytes(
+                join(out, REJECTED_NAME), jsonl(quarantined), len(quarantined)
+            ).entry(),
+            "_sample": files.write_bytes(join(out, SAMPLE_NAME), sample, len(lines)).entry(),
+            "_seconds": seconds,
+        }
+        report = json.dumps(found_so_far["_validation"], indent=2, sort_keys=True)
+        files.write_bytes(join(out, VALIDATION_NAME), report.encode() + b"\n", 0)
+    if problem:
+        raise EventsRefused(f"{problem} Nothing was published.", found_so_far)
+    return counts, found_so_far
 
 
 def run_job(
     spark: SparkSession,
     event_paths: list[str],
     students: str | DataFrame,
-    out_dir: Path,
+    out: str | Path,
     run_date: date,
     inputs: str | None = None,
-) -> dict[str, dict]:
-    """Read the events once, write every output, the malformed sample and the manifest.
+    validated: str | None = None,
+    source_prefix: str = "",
+    load_id: str | None = None,
+) -> dict[str, Any]:
+    """Validate the day's events, write them as Parquet, then every output and the manifest.
 
-    The files are read once, by the first Spark job (the event counts), into the persisted
-    day; the warehouse's students are persisted too (by JDBC each use would be a query); the
-    day's students (one row each) are kept for active_students.csv and the per-student counts;
-    full.csv is the only other pass over the day.
-    Returns {output: {"path", "rows"}} plus "_events" (counts), "_sample" and "_manifest".
+    `out` and `validated` are URLs every executor reaches (a local path is taken as file://);
+    `validated` defaults to <out>/validated. `source_prefix` names the files in lineage and
+    quarantine ("raw/2017-11-16/"). Returns {output: {"path", "rows", "bytes", "sha256"}} plus
+    "_events" (counts), "_files" (per file), "_validation", "_rejects", "_sample", "_rejected",
+    "_validated", "_seconds" and "_manifest". Raises EventsRefused when the day cannot be
+    published.
     """
+    from tasks.settings import get_settings
+
     if not event_paths:
         raise DataError("the analytics job was given no event files; nothing to read.")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out = as_url(out)
+    validated = as_url(validated) if validated else join(out, "validated")
+    files = WorkFiles(dict(get_settings().lake_options))
+    found = suite.expectations(get_settings().events_opt_in_checks)
     # view times are wall clock as written: no zone may shift them (or hit a DST gap)
     spark.conf.set("spark.sql.session.timeZone", "UTC")
-    day = outputs.read_events(spark, list(event_paths)).persist(StorageLevel.MEMORY_AND_DISK)
+    critical = suite.critical_checks(found)
+    day = days.read_day(spark, list(event_paths), critical).persist(StorageLevel.MEMORY_AND_DISK)
     known = read_students(spark, students).persist(StorageLevel.MEMORY_AND_DISK)
+    seconds: dict[str, float] = {}
+    try:
+        names = [PurePosixPath(p).name for p in event_paths if not set("*?[{") & set(p)]
+        counts, checked = check_events(
+            day, names, found, files, out, source_prefix, load_id, seconds
+        )
+        with _lap(seconds, "validated_parquet"):
+            rows = write_validated(day, validated, source_prefix)
+        if rows != counts.events["valid"]:
+            raise DataError(
+                f"{counts.events['valid']:,} events were valid but {rows:,} were written to "
+                f"{validated}; the outputs are not published."
+            )
+        with _lap(seconds, "outputs"):
+            written = write_outputs(day, known, files, out)
+        manifest = build_manifest(
+            run_date, written, counts.events, checked["_sample"], inputs,
+            rejected=checked["_rejected"], validated_rows=rows,
+        )  # fmt: skip
+        text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        files.write_bytes(join(out, MANIFEST_NAME), text.encode("utf-8"), 0)
+        return {
+            **{name: w.entry() for name, w in written.items()},
+            **checked,
+            "_validated": {"path": validated, "rows": rows},
+            "_manifest": {"path": join(out, MANIFEST_NAME)},
+        }
+    finally:
+        for frame in (known, day):
+            frame.unpersist()
+
+
+def write_outputs(
+    day: DataFrame, known: DataFrame, files: WorkFiles, out: str
+) -> dict[str, Written]:
+    """Every output from the persisted day: the keyed ones from one pass over the events and
+    one over the day's students, collected; full.csv and active_students.csv by Spark."""
     identified = outputs.identified_events(day)
     today = outputs.students_of_day(identified, known).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        found = keyed.event_counts(day).collect()  # reads the files, fills the cache
-        found += keyed.student_counts(today).collect()
-        tables, counts = keyed.split(found, keyed.KEYED)
-        big = {
-            "full": lambda: outputs.full_events(identified, known),
-            "active_students": lambda: outputs.active_students(today),
-        }
-        files = {name: _write_output(name, out_dir, tables, big) for name in OUTPUTS}
-        lines = outputs.malformed_sample(day, SAMPLE_LIMIT) if counts["malformed"] else []
-        sample = write_sample(lines, out_dir / SAMPLE_NAME)
-        manifest = out_dir / MANIFEST_NAME
-        write_manifest(build_manifest(run_date, files, counts, sample, inputs), manifest)
-        return {**files, "_events": counts, "_sample": sample, "_manifest": {"path": str(manifest)}}
+        found = keyed.event_counts(day).collect() + keyed.student_counts(today).collect()
+        tables = keyed.split(found, keyed.KEYED)
+        written: dict[str, Written] = {}
+        for name in OUTPUTS:
+            if name in tables:
+                data, rows = csv_bytes(keyed.KEYED[name].header, tables[name])
+                written[name] = files.write_bytes(join(out, f"{name}.csv"), data, rows)
+            elif name == "full":
+                frame = outputs.full_events(identified, known)
+                written[name] = write_sorted_csv(frame, files, out, name)
+            else:
+                frame = outputs.active_students(today)
+                written[name] = write_sorted_csv(frame, files, out, name)
+        files.remove(join(out, "_parts"))
+        return written
     finally:
-        for frame in (today, known, day):
-            frame.unpersist()
+        today.unpersist()
+
+
+def _validation(result: Any, counts: days.DayCounts, threshold: float) -> dict[str, Any]:
+    """What the run records of the validation: GX's report, the split's counts beside GX's,
+    the share rejected and the threshold."""
+    return {
+        "success": bool(result.success),
+        "report": suite.report(result),
+        "unexpected": counts.unexpected,
+        "gx_unexpected": suite.unexpected_counts(result),
+        "rows_unexpected": counts.flagged,
+        "threshold": threshold,
+    }
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="job.py", description="Write the analytics outputs and their manifest for one day."
+        prog="job.py",
+        description="Validate one day's events and write them as Parquet, the analytics "
+        "outputs and their manifest.",
     )
     parser.add_argument(
-        "--events", nargs="+", required=True, help="event JSON Lines files or globs"
+        "--events", nargs="+", required=True, help="event JSON Lines files or globs (URLs)"
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--students", help="students Parquet file or folder (the export)")
@@ -196,25 +369,18 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="read the students as of --run-date by JDBC from PDBI_DATABASE_URL (pass the "
         "driver with --jars)",
     )
-    parser.add_argument("--out", required=True, type=Path, help="folder for the outputs")
+    parser.add_argument("--out", required=True, help="folder (URL) for the outputs")
+    parser.add_argument(
+        "--validated", help="folder (URL) for the validated events' Parquet; <out>/validated"
+    )
     parser.add_argument(
         "--run-date", required=True, type=date.fromisoformat, help="the day, YYYY-MM-DD"
     )
     return parser.parse_args(argv)
 
 
-def expand_paths(patterns: Sequence[str]) -> list[str]:
-    """Local globs expanded and sorted (Spark warns with a stack trace on a glob path);
-    anything matching nothing locally (a remote URL, a missing file) goes to Spark as given."""
-    paths: list[str] = []
-    for pattern in patterns:
-        paths.extend(sorted(glob.glob(pattern)) or [pattern])
-    return paths
-
-
 def _warehouse_by_jdbc(spark: SparkSession, run_date: date) -> DataFrame:
-    """Imported here: only --students-jdbc needs the settings and psycopg on the driver, so the
-    Parquet path runs on a cluster with pyspark and this package alone. The students as of the
+    """Imported here: only --students-jdbc needs psycopg on the driver. The students as of the
     run date, as the Parquet export holds them."""
     from tasks.resources import postgres
     from tasks.resources.spark import read_warehouse_students
@@ -222,7 +388,7 @@ def _warehouse_by_jdbc(spark: SparkSession, run_date: date) -> DataFrame:
     return read_warehouse_students(spark, postgres.database_url(), run_date)
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """spark-submit entry: spark-submit sets the master, so the session comes from getOrCreate.
 
     A session already active in this process (an in-process call) is reused and left running;
@@ -232,12 +398,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict]:
     active = SparkSession.getActiveSession()
     spark = active or SparkSession.builder.appName("pdbi-analytics").getOrCreate()
     try:
-        students = args.students or _warehouse_by_jdbc(spark, args.run_date)
-        summary = run_job(spark, expand_paths(args.events), students, args.out, args.run_date)
+        students = (
+            as_url(args.students) if args.students else _warehouse_by_jdbc(spark, args.run_date)
+        )
+        events = [as_url(p) for p in args.events]
+        summary = run_job(spark, events, students, args.out, args.run_date, None, args.validated)
     finally:
         if active is None:
             spark.stop()
-    print(json.dumps(summary, indent=2, sort_keys=True))
+    shown = {k: v for k, v in summary.items() if k not in ("_rejects", "_validation")}
+    print(json.dumps(shown, indent=2, sort_keys=True))
     return summary
 
 

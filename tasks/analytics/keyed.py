@@ -7,8 +7,8 @@ of a source yields one (output, key) pair per output it counts in, and one aggre
 them all. The results (a few thousand rows) are sorted and written as CSV on the driver.
 
 Two sources, so that no output needs a count of distinct students over the events:
-- the events (identified ones, duplicates included): country, users, hours, clients and
-  categories count page views; the manifest's counters ride along;
+- the valid events of identified students (duplicates included): country, users, hours,
+  clients and categories count page views;
 - the students of the day (active_students, one row each, only those the warehouse knows):
   universities and courses sum their page views and count them; states counts them (the data
   behind the dashboard's pie).
@@ -32,7 +32,6 @@ from pyspark.sql import functions as F
 from tasks.analytics.outputs import normalise_profile
 
 Row = tuple[str | int | None, ...]
-_EVENTS = "_events"  # the pseudo-output carrying the manifest's counters
 
 
 @dataclass(frozen=True)
@@ -60,6 +59,7 @@ def _country() -> Column:
 
 
 def _identified() -> Column:
+    """A valid event of a student (tasks/analytics/day.py): the only events outputs count."""
     return F.col("is_identified")
 
 
@@ -100,14 +100,6 @@ STUDENT_KEYED: dict[str, Keyed] = {
 }
 KEYED = {**EVENT_KEYED, **STUDENT_KEYED}
 
-# read = malformed + anonymous + identified; null_country: identified, no (or an empty) country.
-_COUNTERS: dict[str, Callable[[], Column]] = {
-    "read": lambda: F.lit(True),
-    "malformed": lambda: F.col("is_malformed"),
-    "identified": _identified,
-    "null_country": lambda: _identified() & (F.coalesce(_country(), F.lit("")) == ""),
-}
-
 
 def _pairs(frame: DataFrame, specs: dict[str, tuple[Column, Column]], views: Column) -> DataFrame:
     """(output, key, page_views, students) from one pass: stack() turns each row into one
@@ -125,10 +117,10 @@ def _pairs(frame: DataFrame, specs: dict[str, tuple[Column, Column]], views: Col
 
 
 def event_counts(day: DataFrame, names: Iterable[str] = tuple(EVENT_KEYED)) -> DataFrame:
-    """The event outputs named, and the counters, over the day (students is meaningless)."""
+    """The event outputs named, over the day's identified valid events (students is
+    meaningless)."""
     specs = {n: (EVENT_KEYED[n].key().cast("string"), EVENT_KEYED[n].counts()) for n in names}
-    specs |= {f"{_EVENTS}.{n}": (F.lit(None).cast("string"), t()) for n, t in _COUNTERS.items()}
-    return _pairs(day, specs, F.lit(1))
+    return _pairs(day.where(_identified()), specs, F.lit(1))
 
 
 def student_counts(active: DataFrame, names: Iterable[str] = tuple(STUDENT_KEYED)) -> DataFrame:
@@ -137,12 +129,10 @@ def student_counts(active: DataFrame, names: Iterable[str] = tuple(STUDENT_KEYED
     return _pairs(active, specs, F.col("page_views"))
 
 
-def split(found: Iterable, names: Iterable[str]) -> tuple[dict[str, list[Row]], dict[str, int]]:
+def split(found: Iterable, names: Iterable[str]) -> dict[str, list[Row]]:
     """Collected event_counts / student_counts rows as the named outputs' sorted rows (an
-    output may have none), and the event counts."""
+    output may have none)."""
     per: dict[str, list[tuple[str | None, int, int]]] = defaultdict(list)
     for row in found:
         per[row["output"]].append((row["key"], int(row["page_views"]), int(row["students"])))
-    counts = {n: sum(v for _, v, _ in per.pop(f"{_EVENTS}.{n}", [])) for n in _COUNTERS}
-    counts["anonymous"] = counts["read"] - counts["malformed"] - counts["identified"]
-    return {name: KEYED[name].rows(per.get(name, [])) for name in names}, counts
+    return {name: KEYED[name].rows(per.get(name, [])) for name in names}

@@ -1,66 +1,74 @@
 """The manifest beside the outputs: what a run wrote, so a reader can trust what it reads.
 
 It names the run date, the digest of the inputs the outputs were made from, every output's rows,
-size and sha256, the event counts (read, malformed, anonymous, identified, without a country)
-and the quarantined sample of malformed lines. It is published last: a reader who sees a new
-manifest sees the files it describes. It holds no clock time, so rerunning a day over the same
-input writes the same bytes.
+size and sha256, the event counts (read = valid + rejected + malformed; identified, anonymous
+and without a country among the valid), the quarantined lines (every rejected and malformed
+line, and the sample of malformed lines) and the validated events' rows. It is published last:
+a reader who sees a new manifest sees the files it describes. It holds no clock time, so
+rerunning a day over the same input writes the same bytes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from datetime import date
-from pathlib import Path
+from pathlib import PurePosixPath
+from typing import Any
 
 MANIFEST_NAME = "manifest.json"
-SAMPLE_NAME = "malformed-events.jsonl"
-_CHUNK = 1 << 20
+SAMPLE_NAME = "malformed-events.jsonl"  # up to 100 malformed lines, as before
+REJECTED_NAME = "events.jsonl"  # every rejected and malformed line, with its reasons
+VALIDATION_NAME = "validation.json"  # the events suite's report, in the job's folder only
+VALIDATED_DIR = "validated/events"  # the lake's Parquet of valid events, one day= folder a day
 
 
-def quarantine_name(run_date: date) -> str:
-    """Where the malformed-line sample lives in the lake's quarantine zone."""
-    return f"{run_date.isoformat()}/{SAMPLE_NAME}"
+def quarantine_name(run_date: date, name: str = SAMPLE_NAME) -> str:
+    """Where a quarantine file of the day lives in the lake's quarantine zone."""
+    return f"{run_date.isoformat()}/{name}"
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+def validated_name(run_date: date) -> str:
+    """The day's partition of the validated events, relative to the lake's validated zone."""
+    return f"events/day={run_date.isoformat()}"
 
 
-def file_entry(path: Path, rows: int) -> dict[str, int | str]:
-    return {"rows": rows, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+def _entry(found: dict[str, Any]) -> dict[str, Any]:
+    return {"rows": found["rows"], "bytes": found["bytes"], "sha256": found["sha256"]}
 
 
 def build_manifest(
     run_date: date,
-    outputs: dict[str, dict],
+    outputs: dict[str, Any],
     events: dict[str, int],
-    sample: dict,
+    sample: dict[str, Any],
     inputs: str | None = None,
+    rejected: dict[str, Any] | None = None,
+    validated_rows: int | None = None,
 ) -> dict:
-    """`outputs` and `sample` are the job's {"path", "rows"} entries; files named as published.
-    `inputs` is the digest of what they were made from (tasks/analytics/current.py)."""
-    files = {Path(o["path"]).name: file_entry(Path(o["path"]), o["rows"]) for o in outputs.values()}
-    return {
+    """`outputs` are the job's Written files by output name, `sample` and `rejected` their
+    entries; files named as published. `inputs` is the digest of what they were made from
+    (tasks/analytics/current.py)."""
+    files = {
+        PurePosixPath(w.url).name: {"rows": w.rows, "bytes": w.bytes, "sha256": w.sha256}
+        for w in outputs.values()
+    }
+    manifest: dict[str, Any] = {
         "run_date": run_date.isoformat(),
         "inputs": inputs,
         "outputs": dict(sorted(files.items())),
         "events": dict(sorted(events.items())),
         "malformed_sample": {
             "file": f"quarantine/{quarantine_name(run_date)}",
-            **file_entry(Path(sample["path"]), sample["rows"]),
+            **_entry(sample),
         },
     }
-
-
-def write_manifest(manifest: dict, target: Path) -> None:
-    """Write the manifest under a temporary name, then rename it into place."""
-    temp = target.with_name(f".{target.name}.tmp")
-    temp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temp, target)
+    if rejected is not None:
+        manifest["quarantined"] = {
+            "file": f"quarantine/{quarantine_name(run_date, REJECTED_NAME)}",
+            **_entry(rejected),
+        }
+    if validated_rows is not None:
+        manifest["validated"] = {
+            "folder": f"{VALIDATED_DIR}/day={run_date.isoformat()}/",
+            "rows": validated_rows,
+        }
+    return manifest

@@ -1,64 +1,21 @@
-"""Reading the day once, and the outputs Spark writes itself: full.csv and active_students.csv.
+"""The outputs Spark writes itself, full.csv and active_students.csv, and their helpers.
 
-Every function takes frames and returns a frame (or a column), so each is tested on a tiny frame;
-only `read_events` touches files, through the SparkSession it is given. The events are read once
-into "the day": tidy columns, each event marked malformed, identified (it carries
-`studentId_clientType`) or anonymous; the job persists it. The outputs with one row per key are
-computed in one pass each over the day and over its students, in `keyed.py`.
+Every function takes frames and returns a frame (or a column), so each is tested on a tiny frame.
+They read the day as tasks/analytics/day.py marks it: only valid events of identified students
+(`is_identified`) count. The outputs with one row per key are computed in one pass each over
+the day and over its students, in `keyed.py`. The big outputs come out globally sorted across
+several partitions (a range partitioning, no single task), written as ordered part files that
+the job concatenates (tasks/resources/spark_files.py).
 """
 
 from __future__ import annotations
 
 from itertools import chain
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
 
-CORRUPT_COLUMN = "_corrupt_record"
-
-_LONG_KEYS = {"clv_total", "nth"}
-_BOOLEAN_KEYS = {"device_new"}
-# Every key of a BASE B event (dataset.md), both spellings of the spaced ones.
-EVENT_KEYS = (
-    "Last Accessed Url", "LastAccessedUrl",
-    "Page Category", "PageCategory",
-    "Page Category 1", "PageCategory1",
-    "Page Category 2", "PageCategory2",
-    "Page Category 3", "PageCategory3",
-    "Page Name", "PageName",
-    "at", "browser", "carrier", "city_name", "clv_total", "country",
-    "custom_1", "custom_2", "custom_3", "custom_4", "device_new", "first-accessed-page",
-    "install_uuid", "language", "library_ver", "marketing_campaign", "marketing_medium",
-    "marketing_source", "model", "name", "nth", "os_ver", "platform", "region", "session_uuid",
-    "studentId_clientType", "type", "user_type", "uuid",
-)  # fmt: skip
-
-
-def _key_type(key: str) -> LongType | BooleanType | StringType:
-    if key in _LONG_KEYS:
-        return LongType()
-    return BooleanType() if key in _BOOLEAN_KEYS else StringType()
-
-
-# Explicit, so a day's files never change the columns by inference; the corrupt-record column
-# catches unparseable lines in PERMISSIVE mode instead of failing the read.
-EVENT_SCHEMA = StructType(
-    [StructField(key, _key_type(key), True) for key in EVENT_KEYS]
-    + [StructField(CORRUPT_COLUMN, StringType(), True)]
-)
-
-# tidy name -> source keys, first non-null wins (the spaced spelling is the documented one).
-# Only the keys some output uses: JSON is tokenised whole, but only these are converted and kept.
-TIDY_COLUMNS = {
-    "page_name": ("Page Name", "PageName"),
-    "page_category": ("Page Category", "PageCategory"),
-    "last_accessed_url": ("Last Accessed Url", "LastAccessedUrl"),
-    "at": ("at",),
-    "browser": ("browser",),
-    "country": ("country",),
-    "custom_4": ("custom_4",),
-}
+from tasks.analytics.day import TIME_FORMAT
 
 # Some exports drop the space in the profile name; other values (unknown, yes) stay as they are.
 PROFILE_SPELLINGS = {
@@ -80,71 +37,9 @@ FULL_ORDER = (
 STUDENT_COLUMNS = ("student_id", "state", "city", "university", "course")
 
 
-TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
-
-
-def view_at(at: Column) -> Column:
-    """The second of a view: `2017-11-16 13:20:11.000`, `...:11.0000`, `2017-11-16T13:20:11`
-    (session time zone UTC: the wall clock as written), fractions dropped. Null when `at` has
-    no `HH:mm:ss` (a date alone) or names no real time. A cast, not a regex: it runs per event.
-    """
-    text = F.ltrim(at)
-    has_clock = (F.substring(text, 14, 1) == ":") & (F.substring(text, 17, 1) == ":")
-    return F.when(has_clock, F.date_trunc("second", text.try_cast("timestamp")))
-
-
-def read_events(spark: SparkSession, paths: list[str]) -> DataFrame:
-    """The day's JSON Lines as tidy columns, each event marked malformed, identified or neither.
-
-    Not persisted here: the job persists it, so the files are read once and no output rescans
-    them (field notes: a rescan of a day costs ~7 s). Spark also refuses queries that touch only
-    the corrupt-record column of a raw file, which the persisted frame avoids.
-    """
-    raw = (
-        spark.read.schema(EVENT_SCHEMA)
-        .option("mode", "PERMISSIVE")
-        .option("columnNameOfCorruptRecord", CORRUPT_COLUMN)
-        .option("encoding", "UTF-8")
-        .json(paths)
-    )
-    tidy = [
-        F.coalesce(*(F.col(f"`{key}`") for key in keys)).alias(name)
-        if len(keys) > 1
-        else F.col(f"`{keys[0]}`").alias(name)
-        for name, keys in TIDY_COLUMNS.items()
-    ]
-    corrupt = F.col(CORRUPT_COLUMN)
-    key = F.trim(F.col("studentId_clientType"))
-    # a malformed line may have some fields filled (Spark's partial results): never identified
-    identified = corrupt.isNull() & key.isNotNull() & (key != "")
-    parts = F.split(key, "@", 2)
-    return raw.select(
-        *tidy,
-        view_at(F.col("at")).alias("view_at"),
-        identified.alias("is_identified"),
-        F.when(identified, F.get(parts, 0)).alias("student_id"),
-        F.when(identified, F.get(parts, 1)).alias("client"),  # null when there is no '@'
-        corrupt.isNotNull().alias("is_malformed"),
-        F.when(corrupt.isNotNull(), F.col("_metadata.file_name")).alias("source_file"),
-        corrupt.alias("corrupt_record"),
-    )
-
-
-def identified_events(events: DataFrame) -> DataFrame:
-    """Events of students: studentId_clientType is "<studentId>@<client>"."""
-    return events.where(F.col("is_identified"))
-
-
-def malformed_sample(events: DataFrame, limit: int) -> list[tuple[str, str]]:
-    """Up to `limit` malformed lines as (file name, line), in a stable order."""
-    rows = (
-        events.where(F.col("is_malformed"))
-        .select("source_file", "corrupt_record")
-        .orderBy("source_file", "corrupt_record")
-        .limit(limit)
-        .collect()
-    )
-    return [(r["source_file"], r["corrupt_record"]) for r in rows]
+def identified_events(day: DataFrame) -> DataFrame:
+    """Valid events of students: studentId_clientType is "<studentId>@<client>"."""
+    return day.where(F.col("is_identified"))
 
 
 def normalise_profile(column: Column) -> Column:
@@ -166,7 +61,7 @@ def full_events(identified: DataFrame, students: DataFrame) -> DataFrame:
     )
     # one warehouse row per student, so distinct events stay distinct rows: dedupe the narrower
     joined = events.distinct().join(F.broadcast(students.select(*STUDENT_COLUMNS)), "student_id")
-    return _sorted_single(joined, FULL_COLUMNS, FULL_ORDER)
+    return _sorted(joined, FULL_COLUMNS, FULL_ORDER)
 
 
 ACTIVE_COLUMNS = (
@@ -199,14 +94,11 @@ def students_of_day(identified: DataFrame, students: DataFrame) -> DataFrame:
 
 def active_students(students_today: DataFrame) -> DataFrame:
     """active_students.csv: the day's students (`students_of_day`) in student id order."""
-    return _sorted_single(students_today, ACTIVE_COLUMNS, ("student_id",))
+    return _sorted(students_today, ACTIVE_COLUMNS, ("student_id",))
 
 
-def _sorted_single(frame: DataFrame, columns: tuple[str, ...], order: tuple[str, ...]) -> DataFrame:
-    """The frame as one partition sorted by `order` (nulls first): the file is one part anyway,
-    and sorting a day's rows in one task is cheaper than sampling them for a range sort."""
-    return (
-        frame.select(*columns)
-        .coalesce(1)
-        .sortWithinPartitions(*(F.col(c).asc_nulls_first() for c in order))
-    )
+def _sorted(frame: DataFrame, columns: tuple[str, ...], order: tuple[str, ...]) -> DataFrame:
+    """The frame sorted by `order` (nulls first) across partitions: Spark range-partitions the
+    rows and sorts each range in its own task, so part file i holds the i-th range and the
+    parts, concatenated in their order, are the whole file in order."""
+    return frame.select(*columns).orderBy(*(F.col(c).asc_nulls_first() for c in order))

@@ -3,12 +3,13 @@
 `meta.ingested_files` holds one row per version of a lake file the warehouse took (zone, path,
 size, checksum, the load that took it, when). A file is new when its latest row has another size
 or checksum, or when it has none. What follows from it:
-- Stage tables are replaced per source, so a source with a new file is reloaded whole (for the
-  events, all of the day's part files: stage.events holds the day); a source with no new file is
-  not reloaded, unless the day is merged while its stage table holds another load (another
-  day's, a replay's, or a crashed run's): merging that would mix days. New events of a day
-  whose exports were all taken already are not merged (a late part file does not rewind the
-  day's history, see tasks/warehouse/history.py). Nothing new: no load, no merge.
+- Stage tables are replaced per source, so a BASE A source with a new file is reloaded whole; a
+  source with no new file is not reloaded, unless the day is merged while its stage table holds
+  another load (another day's, a replay's, or a crashed run's): merging that would mix days.
+  Nothing new: no load, no merge. The events have no stage table: a new part file is recorded
+  and backed up, and the Spark job (which validates every part of the day) runs again; it is
+  not merged (a late part file does not rewind the day's history, see
+  tasks/warehouse/history.py).
 - The manifest rows are written after the merges commit. A crash before that leaves the manifest
   untouched, so the next run takes the same files again; loads and merges are rerun-safe.
 - A new part file is the only new row (and the only file backed up); the Spark job still reads
@@ -27,7 +28,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks.entities import ENTITIES, EVENTS, SOURCES
+from tasks.entities import ENTITIES, SOURCES
 from tasks.lake.backup import restore_removed_raw
 from tasks.lake.files import LakeFile, NewFiles
 from tasks.resources import postgres
@@ -70,16 +71,14 @@ def stage_holdings(conn: psycopg.Connection) -> dict[str, set[str]]:
 def plan_extraction(conn: psycopg.Connection, lake: Lake, run_date: date) -> NewFiles:
     files = day_files(lake, run_date)
     new = select_new(conn, files)
-    sources = {f.source for f in new}
-    taken = {f.source for f in files if f not in new}
-    events_only = sources <= {EVENTS.name} and taken >= set(ENTITIES)  # no merge: a late part
-    if sources and not events_only:  # the day is merged: every stage table holds its files
+    sources = {f.source for f in new if f.source in ENTITIES}  # the events go to Spark
+    if sources:  # something will be merged: every stage table must hold this day's files
         held = stage_holdings(conn)
-        for name in SOURCES:
+        for name in ENTITIES:
             wanted = {f.source_file for f in files if f.source == name}
             if held.get(name, set()) != wanted:
                 sources.add(name)
-    return NewFiles(run_date, tuple(new), tuple(n for n in SOURCES if n in sources))
+    return NewFiles(run_date, tuple(new), tuple(n for n in ENTITIES if n in sources))
 
 
 def record_files(

@@ -28,7 +28,8 @@ class LakeFile:
 
 @dataclass(frozen=True)
 class NewFiles:
-    """What a run must take: the new file versions, and the sources to load into stage."""
+    """What a run must take: the new file versions, and the BASE A sources to load into stage
+    (the events are validated and analysed by the Spark job, not staged)."""
 
     run_date: date
     files: tuple[LakeFile, ...] = ()

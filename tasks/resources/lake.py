@@ -29,7 +29,7 @@ from fsspec.core import url_to_fs
 from tasks.errors import ConfigError
 from tasks.settings import get_settings
 
-ZONES = ("raw", "transactional", "analytics", "temp", "quarantine", "reports")
+ZONES = ("raw", "transactional", "analytics", "temp", "quarantine", "reports", "validated")
 _MD5 = re.compile(r"[0-9a-f]{32}")
 
 # Drive: our own filesystem on pydrive2 (fsspec's built-in entry names a package pdbi doesn't use)

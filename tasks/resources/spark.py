@@ -1,9 +1,11 @@
 """Spark: the only module that starts a SparkSession.
 
 Spark is configured from Settings alone (master, memory, shuffle partitions, scratch space, the
-JDBC driver jar), so local, Docker and Kubernetes runs differ in settings, never in code. The
-session is always stopped on exit: a leaked driver JVM holds ~1.4 GB and the scratch folder's
-files. The JDBC URL of the warehouse is derived here from the database URL.
+JDBC driver jar, PDBI_SPARK_CONF), so local, Docker and Kubernetes runs differ in settings,
+never in code. The driver JVM's own output (Spark's and Java's warnings) goes to spark.log in
+the data folder, not to the user's terminal. The session is always stopped on exit: a leaked
+driver JVM holds ~1.4 GB and the scratch folder's files. The JDBC URL of the warehouse is
+derived here from the database URL.
 """
 
 from __future__ import annotations
@@ -18,19 +20,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from subprocess import STDOUT
 from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from pyspark import SparkContext
+from pyspark import SparkConf, SparkContext
+from pyspark.errors import PySparkRuntimeError
+from pyspark.java_gateway import launch_gateway
 from pyspark.sql import DataFrame, SparkSession
 
 from tasks.errors import ConfigError
+from tasks.resources.lake import Lake
 from tasks.resources.postgres import mask_url, read_sql
+from tasks.resources.spark_work import as_url
 from tasks.settings import Settings, get_settings
 
 MIN_JAVA = 17
+LOCAL_MASTERS = ("local",)  # local, local[2], local[*]: executors in the driver's own JVM
 _INSTALL_HINT = (
     "install it, e.g. `apt-get install openjdk-17-jre-headless`, "
     "or point PDBI_JAVA_HOME at a JDK 17+."
@@ -142,33 +150,83 @@ def _check_jar_reachable(jar: Path) -> None:
         )
 
 
-def build_session(app_name: str, settings: Settings) -> SparkSession:
-    """A session configured from settings alone; callers own stopping it."""
+def session_conf(app_name: str, settings: Settings) -> SparkConf:
+    """Spark's configuration from settings alone; PDBI_SPARK_CONF last, so it can change any."""
     local_dir = (Path(settings.data_dir) / "spark").resolve()
     local_dir.mkdir(parents=True, exist_ok=True)
-    jar = check_jdbc_jar(settings)
-    builder = (
-        SparkSession.builder.appName(app_name)
-        .master(settings.spark_master)
-        .config("spark.driver.memory", settings.spark_driver_memory)
-        .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.local.dir", str(local_dir))
-        .config("spark.sql.session.timeZone", "UTC")
+    conf = (
+        SparkConf()
+        .setAppName(app_name)
+        .setMaster(settings.spark_master)
+        .set("spark.driver.memory", settings.spark_driver_memory)
+        .set("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
+        .set("spark.ui.enabled", "false")
+        .set("spark.ui.showConsoleProgress", "false")
+        .set("spark.local.dir", str(local_dir))
+        .set("spark.sql.session.timeZone", "UTC")
         # Python workers (if any) must run the driver's interpreter, not whatever `python3` is.
-        .config("spark.pyspark.python", sys.executable)
+        .set("spark.pyspark.python", sys.executable)
     )
+    jar = check_jdbc_jar(settings)
     if jar is not None:
         _check_jar_reachable(jar)
         # spark.jars ships it to a cluster's executors; the class path puts it in the driver's
         # own class loader, where java.sql.DriverManager looks for it
-        builder = builder.config("spark.jars", str(jar))
-        builder = builder.config("spark.driver.extraClassPath", str(jar))
+        conf.set("spark.jars", str(jar)).set("spark.driver.extraClassPath", str(jar))
+    for key, value in settings.spark_conf.items():
+        conf.set(key, str(value))
+    return conf
+
+
+def log_file(settings: Settings) -> Path:
+    """Where the driver JVM's own output goes: Spark's and Java's warnings, not the terminal."""
+    return (Path(settings.data_dir) / "spark.log").resolve()
+
+
+def _start_jvm(conf: SparkConf, log: Path) -> None:
+    """Start the driver JVM with its stdout and stderr appended to `log` (pyspark's
+    launch_gateway takes the Popen arguments for that), once per process: pyspark keeps one
+    JVM per process, and later sessions reuse it."""
+    if SparkContext._gateway is not None:
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        try:
+            gateway = launch_gateway(conf, popen_kwargs={"stdout": out, "stderr": STDOUT})
+        except PySparkRuntimeError as exc:
+            raise ConfigError(
+                f"Spark's driver JVM did not start ({exc.getErrorClass()}); its output is in {log}."
+            ) from None
+    SparkContext(conf=conf, gateway=gateway)  # the active context: the builder below reuses it
+
+
+def build_session(app_name: str, settings: Settings) -> SparkSession:
+    """A session configured from settings alone; callers own stopping it."""
+    conf = session_conf(app_name, settings)
     with _java_home_for_launch(settings.java_home):
-        spark = builder.getOrCreate()
+        _start_jvm(conf, log_file(settings))
+        spark = SparkSession.builder.config(conf=conf).getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+def work_root(lake: Lake, settings: Settings | None = None) -> str | None:
+    """Where Spark's working data live: PDBI_SPARK_WORK_URL; else nowhere apart for a
+    local-folder lake (Spark reads and writes it in place, by file://); else
+    PDBI_DATA_DIR/spark-work, which only a local master reaches (checked here, at preflight)."""
+    settings = settings or get_settings()
+    if settings.spark_work_url:
+        return as_url(settings.spark_work_url)
+    if lake.is_local:
+        return None
+    if not settings.spark_master.startswith(LOCAL_MASTERS):
+        raise ConfigError(
+            f"PDBI_SPARK_MASTER={settings.spark_master} runs Spark on other machines, which "
+            f"cannot read the lake at {lake.url}; set PDBI_SPARK_WORK_URL to a folder every "
+            "node mounts (file:///shared/pdbi-work) or an object store URL (s3a://bucket/work) "
+            "where the day's inputs are staged."
+        )
+    return as_url(Path(settings.data_dir) / "spark-work")
 
 
 @contextmanager

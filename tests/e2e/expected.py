@@ -2,6 +2,7 @@
 
 Deliberately independent of tasks/: its own JSON reading, key spellings and joins, written
 from the rules in the README, so that a bug in the pipeline cannot hide in the expectation.
+Outputs count only the events the suite's critical rules accept (tests/event_rules.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+
+from tests.event_rules import failed_rules
 
 SPACED = {
     "PageName": "Page Name",
@@ -59,35 +62,57 @@ def students_flat(day_dir: Path) -> dict[str, tuple[str, str, str, str]]:
     return flat
 
 
-def events(raw_dir: Path) -> list[dict]:
-    out = []
+def lines(raw_dir: Path) -> tuple[list[dict], int, int]:
+    """(valid events, rejected lines, malformed lines) of the day's part files."""
+    valid, rejected, malformed = [], 0, 0
     for part in sorted(raw_dir.glob("part-*.json")):
         for line in part.read_text(encoding="utf-8-sig").splitlines():
-            if line.strip():
+            if not line.strip():
+                continue
+            try:
                 record = json.loads(line)
-                for short, spaced in SPACED.items():
-                    if record.get(spaced) is None and short in record:
-                        record[spaced] = record[short]
-                out.append(record)
-    return out
+            except json.JSONDecodeError:
+                record = None
+            if not isinstance(record, dict):
+                malformed += 1
+                continue
+            if failed_rules(record):
+                rejected += 1
+                continue
+            for short, spaced in SPACED.items():
+                if record.get(spaced) is None and short in record:
+                    record[spaced] = record[short]
+            valid.append(record)
+    return valid, rejected, malformed
+
+
+def events(raw_dir: Path) -> list[dict]:
+    """The valid events: only they count in the outputs."""
+    return lines(raw_dir)[0]
+
+
+def _identified(valid: list[dict]) -> list[dict]:
+    return [e for e in valid if (e.get("studentId_clientType") or "").strip()]
 
 
 def expected_outputs(lake_root: Path, day: str) -> dict[str, Counter]:
     """Multisets of CSV rows (as tuples of strings) for every output, by file name."""
     students = students_flat(lake_root / "transactional" / day)
-    identified = [e for e in events(lake_root / "raw" / day) if e.get("studentId_clientType")]
+    identified = _identified(events(lake_root / "raw" / day))
     return {**original_outputs(identified, students), **new_outputs(identified, students)}
 
 
 def event_counts(lake_root: Path, day: str) -> dict[str, int]:
-    """The manifest's counts: the generator writes no malformed line."""
-    read = events(lake_root / "raw" / day)
-    identified = [e for e in read if e.get("studentId_clientType")]
+    """The manifest's counts: read = valid + rejected + malformed."""
+    valid, rejected, malformed = lines(lake_root / "raw" / day)
+    identified = _identified(valid)
     return {
-        "read": len(read),
-        "malformed": 0,
+        "read": len(valid) + rejected + malformed,
+        "valid": len(valid),
+        "rejected": rejected,
+        "malformed": malformed,
         "identified": len(identified),
-        "anonymous": len(read) - len(identified),
+        "anonymous": len(valid) - len(identified),
         "null_country": sum(1 for e in identified if not (e.get("country") or "").strip()),
     }
 

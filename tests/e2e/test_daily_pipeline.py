@@ -137,7 +137,9 @@ def test_daily_pipeline_matches_an_independent_computation(
     assert students == len({s for s in _student_ids(lake_root)})
 
 
-def check_manifest(expected: dict[str, Counter], events: dict[str, int]) -> None:
+def check_manifest(
+    expected: dict[str, Counter], events: dict[str, int], malformed_sample: int = 0
+) -> None:
     """analytics/manifest.json: the run date, the event counts, and for every published file
     its rows and a sha256 recomputed here from the lake's bytes."""
     lake = get_lake()
@@ -150,7 +152,11 @@ def check_manifest(expected: dict[str, Counter], events: dict[str, int]) -> None
         assert entry["sha256"] == hashlib.sha256(data).hexdigest(), name
         assert entry["rows"] == sum(expected[name].values()), name
     sample = lake.read_bytes("quarantine", f"{DAY.isoformat()}/malformed-events.jsonl")
-    assert sample == b"" and manifest["malformed_sample"]["rows"] == 0
+    assert len(sample.splitlines()) == manifest["malformed_sample"]["rows"] == malformed_sample
+    quarantined = lake.read_bytes("quarantine", f"{DAY.isoformat()}/events.jsonl")
+    assert len(quarantined.splitlines()) == manifest["quarantined"]["rows"]
+    assert manifest["quarantined"]["rows"] == events["rejected"] + events["malformed"]
+    assert manifest["validated"]["rows"] == events["valid"]
 
 
 def _student_ids(lake_root: Path) -> set[str]:
@@ -183,3 +189,62 @@ def test_rerunning_a_day_changes_nothing(database_url: str) -> None:
     third = daily_pipeline(DAY, return_state=True)
     assert spark_runs(third.state_details.flow_run_id)
     assert {n: get_lake().read_bytes("analytics", n) for n in published} == first_files
+
+
+REJECTED = [  # each breaks one critical rule, with values no valid event has
+    {"at": "16/11/2017", "studentId_clientType": "{sid}@Website", "country": "zz",
+     "custom_4": "Rejected User", "Page Name": "REJECTED"},
+    {"studentId_clientType": "{sid}@Android", "country": "zz", "custom_4": "Rejected User"},
+    {"at": "2017-11-16 10:00:00.000", "studentId_clientType": "{sid}@Fax", "country": "zz",
+     "custom_4": "Rejected User", "Page Name": "REJECTED"},
+]  # fmt: skip
+MALFORMED = ['{"studentId_clientType": "{sid}@Website", "country": "zz"', '["not", "an object"]']
+
+
+def plant_unusable(lake_root: Path, sid: str) -> list[str]:
+    """Rejected and malformed lines, of a student the warehouse knows, appended to the first
+    part file (well under the 1% threshold); returns the lines."""
+    part = lake_root / "raw" / DAY.isoformat() / "part-00000.json"
+    lines = [json.dumps(r).replace("{sid}", sid) for r in REJECTED]
+    lines += [line.replace("{sid}", sid) for line in MALFORMED]
+    with open(part, "a", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+    return lines
+
+
+@pytest.mark.parametrize("database_url", ["server"], indirect=True)
+def test_rejected_events_are_quarantined_and_count_nowhere(database_url: str) -> None:
+    lake_root = Path(get_lake().url)
+    generate(get_lake(), scale=0.01, seed=13, run_date=DAY)
+    sid = sorted(_student_ids(lake_root))[0]
+    planted = plant_unusable(lake_root, sid)
+
+    summary = daily_pipeline(DAY)
+
+    expected = expected_outputs(lake_root, DAY.isoformat())  # over the valid events only
+    for name, rows in expected.items():
+        assert read_csv(name)[1] == rows, f"{name} counts an event the suite rejected"
+    assert "zz" not in {row[0] for row in read_csv("country.csv")[1]}
+    assert "Rejected User" not in {row[0] for row in read_csv("users.csv")[1]}
+    assert "REJECTED" not in {row[6] for row in read_csv("full.csv")[1]}
+    counts = event_counts(lake_root, DAY.isoformat())
+    assert (counts["rejected"], counts["malformed"]) == (3, 2)
+    assert summary.events == counts
+    check_manifest(expected, counts, malformed_sample=2)
+    quarantine = get_lake().read_bytes("quarantine", f"{DAY.isoformat()}/events.jsonl")
+    quarantined = [json.loads(line) for line in quarantine.splitlines()]
+    part = lake_root / "raw" / DAY.isoformat() / "part-00000.json"
+    total = len(part.read_bytes().splitlines())
+    assert [q["source_row"] for q in quarantined] == list(range(total - 4, total + 1))
+    assert [q["record"] for q in quarantined[3:]] == planted[3:]  # malformed: the exact text
+    with postgres.connect() as conn:
+        stored = postgres.fetch_all(
+            conn, "select count(*) from meta.rejected_rows where entity = 'events'"
+        )[0][0]
+        validation = postgres.fetch_all(
+            conn, "select status, rows_evaluated, rows_rejected from meta.validation_results"
+            " where entity = 'events'",
+        )  # fmt: skip
+    assert stored == 5 and validation == [("loaded", counts["read"], 5)]
+    parquet = get_lake().list("validated", f"events/day={DAY.isoformat()}/*.parquet")
+    assert parquet and get_lake().exists("reports", "data_docs/index.html")

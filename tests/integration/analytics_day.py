@@ -1,8 +1,10 @@
 """A hand-written day for the analytics tests, and its answers computed in plain Python.
 
 The events hold every quirk the job must survive; the expected CSV rows are derived from the
-same lines with json/csv/datetime only, never with Spark or the code under test. Shared by
-test_analytics_job.py and test_analytics_outputs.py.
+same lines with json/csv/datetime only, never with Spark or the code under test; only the
+lines the events suite's critical rules accept count (tests/event_rules.py, written again in
+plain Python). Shared by test_analytics_job.py, test_analytics_outputs.py and
+test_events_validation.py.
 """
 
 from __future__ import annotations
@@ -10,7 +12,11 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from tests.event_rules import failed_rules
 
 PROFILES = {"CoreUser": "Core User", "CasualUser": "Casual User", "ColdUser": "Cold User",
             "NewUser": "New User"}  # fmt: skip
@@ -78,7 +84,20 @@ EVENT_LINES = [
     # s1 again, unknown profile, no country, Firefox, in the afternoon
     _event("s1@Website", at="2017-11-16 15:00:00.000", browser="Firefox",
            **{"Page Name": "Home", "Last Accessed Url": "/home", "custom_4": "unknown"}),
+    # rejected: a client that is none of the four; a time in another format
+    _event("s2@Fax", **{"Page Name": "Home", "country": "us", "custom_4": "Core User"}),
+    _event("s7@Website", at="16/11/2017", **{"Page Name": "Home", "country": "cl"}),
+    # malformed: lines that are JSON but not one object
+    '[{"studentId_clientType": "s1@Website", "at": "2017-11-16 10:00:00", "country": "uy"}]',
+    '"just a string"',
+    # s5: a NUL byte in a value (JSON-escaped) loads as data; s4: a very long page name loads
+    _event("s5@Website", at="2017-11-16 13:30:00.000",
+           **{"Page Name": "nul\u0000byte", "country": "us", "custom_4": "Cold User"}),
+    _event("s4@iOS", at="2017-11-16 12:30:00.000", **{"Page Name": "p" * 70_000}),
+    # s7: a key padded with spaces, no uuid at all (nothing needs one)
+    _event(" s7@Webapp ", at="2017-11-16 11:30:00.000", **{"Page Name": "Home", "country": "CL"}),
 ]  # fmt: skip
+MALFORMED_LINES = [MALFORMED_LINE, EVENT_LINES[-5], EVENT_LINES[-4]]
 
 STUDENTS = [
     {"student_id": "s1", "state": "São Paulo", "city": "Campinas", "university": "Unicamp",
@@ -101,16 +120,23 @@ FULL_HEADER = ["student_id", "client", "at", "browser", "country", "custom_4", "
 FULL_SORT = [0, 2, 6, 7, 1, 3, 4, 5, 8, 9, 10, 11]
 
 
-def parse(lines: list[str]) -> tuple[list[dict], int]:
-    records, malformed = [], 0
+def parse(lines: list[str]) -> tuple[list[dict], int, int]:
+    """(valid records, malformed lines, rejected lines) of the non-blank lines."""
+    records, malformed, rejected = [], 0, 0
     for line in lines:
-        if not line.strip():
+        if not line.strip(" \t"):
             continue
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError:
+            record = None
+        if not isinstance(record, dict):
             malformed += 1
-    return records, malformed
+        elif failed_rules(record):
+            rejected += 1
+        else:
+            records.append(record)
+    return records, malformed, rejected
 
 
 def either(record: dict, spaced: str, unspaced: str) -> str | None:
@@ -251,7 +277,7 @@ def expected_active(events: list[dict], by_id: dict[str, dict]) -> list[list[str
 
 def expected_day(lines: list[str], students: list[dict]) -> dict[str, Any]:
     """Every output's rows (header first) and the event counts, from the lines alone."""
-    records, malformed = parse(lines)
+    records, malformed, rejected = parse(lines)
     events = identified(records)
     return {
         "country": expected_country(events),
@@ -259,10 +285,18 @@ def expected_day(lines: list[str], students: list[dict]) -> dict[str, Any]:
         "full": expected_full(events, students),
         **expected_new(events, students),
         "_events": {
-            "read": len(records) + malformed,
+            "read": len(records) + malformed + rejected,
+            "valid": len(records),
+            "rejected": rejected,
             "malformed": malformed,
             "identified": len(events),
             "anonymous": len(records) - len(events),
             "null_country": sum(1 for r in events if not (r.get("country") or "").strip()),
         },
     }
+
+
+def local(location: str | Path) -> Path:
+    """A file the job wrote, named by URL (file:///...) or path, as a local path."""
+    text = str(location)
+    return Path(unquote(urlsplit(text).path)) if text.startswith("file://") else Path(text)

@@ -92,19 +92,6 @@ def test_malformed_json_fails_the_file_with_its_line_and_leaves_stage(
     assert counts(migrated, "load-2") == []
 
 
-def test_malformed_json_line_is_rejected_and_the_rest_of_the_part_loads(
-    migrated: psycopg.Connection,
-) -> None:
-    good = {"uuid": "u1", "at": "2017-11-16 10:00:00.000", "name": "PageView"}
-    later = {"uuid": "u3", "at": "2017-11-16 10:00:02.000", "name": "PageView"}
-    lines = [json.dumps(good), '{"uuid": "u2", "at": ', json.dumps(later)]
-    put("part-00000.json", "\n".join(lines).encode() + b"\n", zone="raw")
-    stage("events")
-    assert rows(migrated, "events", "uuid, source_row") == [("u1", 1), ("u3", 3)]
-    assert rejects(migrated) == [(2, ["record_is_valid_json"], '{"uuid": "u2", "at": ')]
-    assert counts(migrated) == [("raw/2017-11-16/part-00000.json", 3, 2, 1)]
-
-
 @pytest.mark.parametrize("cut", [40, -3])  # every cut: tests/unit/test_parse.py
 def test_truncated_file_fails_naming_the_file_and_leaves_stage(
     migrated: psycopg.Connection, cut: int
@@ -119,19 +106,11 @@ def test_truncated_file_fails_naming_the_file_and_leaves_stage(
     assert [r[0] for r in rows(migrated, "courses", "id")] == ["1", "2", "3"]
 
 
-def test_empty_file_fails_an_array_source_and_is_empty_for_events(
-    migrated: psycopg.Connection,
-) -> None:
+def test_empty_file_fails_an_array_source(migrated: psycopg.Connection) -> None:
+    # (an empty part file of events: tests/integration/test_events_validation.py)
     put("courses.json", b"")
     with pytest.raises(DataError, match=r"courses.json: the file is empty"):
         stage("courses")
-    put("part-00000.json", b"", zone="raw")
-    put("part-00001.json", b'{"uuid": "u1", "at": "2017-11-16"}\n', zone="raw")
-    stage("events")
-    assert counts(migrated) == [
-        ("raw/2017-11-16/part-00000.json", 0, 0, 0),
-        ("raw/2017-11-16/part-00001.json", 1, 1, 0),
-    ]
 
 
 def test_empty_array_empties_stage_and_counts_zero(migrated: psycopg.Connection) -> None:
@@ -269,11 +248,8 @@ def test_very_long_strings_are_rejected_where_the_suite_bounds_them(
 
 def test_bom_files_load_like_any_other(migrated: psycopg.Connection) -> None:
     put("courses.json", BOM + json.dumps([{"Id": 1, "Name": "Pedagogia"}]).encode())
-    put("part-00000.json", BOM + b'{"uuid": "u1", "at": "2017-11-16"}\n', zone="raw")
     stage("courses")
-    stage("events")
     assert rows(migrated, "courses", "name") == [("Pedagogia",)]
-    assert rows(migrated, "events", "uuid") == [("u1",)]
 
 
 def test_latin1_file_is_refused_not_garbled(migrated: psycopg.Connection) -> None:
@@ -285,10 +261,6 @@ def test_latin1_file_is_refused_not_garbled(migrated: psycopg.Connection) -> Non
     with pytest.raises(DataError, match=rf"courses.json: not UTF-8 at .*\(byte {offset}\)"):
         stage("courses", "load-2")
     assert rows(migrated, "courses", "name") == [("Direito",)]
-    latin_events = '{"uuid": "u1", "at": "2017-11-16", "custom_2": "Nutrição"}\n'.encode("latin-1")
-    put("part-00000.json", latin_events, zone="raw")
-    with pytest.raises(DataError, match=r"part-00000.json: not UTF-8 at line 1"):
-        stage("events")
 
 
 def test_non_objects_and_lone_surrogates_are_rejected_as_rows(

@@ -14,6 +14,8 @@ from tasks.resources.lake import get_lake
 DAY = date(2017, 11, 16)
 FILES = {"country.csv": b"country,count\nBR,3\n", "full.csv": b"a,b\n1,2\n3,4\n"}
 SAMPLE = "2017-11-16/malformed-events.jsonl"
+QUARANTINED = "2017-11-16/events.jsonl"
+VALIDATED = "events/day=2017-11-16/part-00000.parquet"
 
 
 @pytest.fixture
@@ -25,6 +27,10 @@ def lake():
             out.write(data)
     with lake.write_atomic("quarantine", SAMPLE) as out:
         out.write(b"")
+    with lake.write_atomic("quarantine", QUARANTINED) as out:
+        out.write(b'{"source_row": 3}\n')
+    with lake.write_atomic("validated", VALIDATED) as out:
+        out.write(b"PAR1")
     manifest = {
         "run_date": DAY.isoformat(),
         "inputs": "abc",
@@ -32,6 +38,7 @@ def lake():
                     for n, d in FILES.items()},
         "events": {"read": 7},
         "malformed_sample": {"file": f"quarantine/{SAMPLE}", "rows": 0, "bytes": 0},
+        "quarantined": {"file": f"quarantine/{QUARANTINED}", "rows": 1, "bytes": 18},
     }  # fmt: skip
     with lake.write_atomic("analytics", "manifest.json") as out:
         out.write(json.dumps(manifest).encode())
@@ -49,10 +56,14 @@ def test_other_inputs_or_another_day_run_the_job(lake) -> None:
     assert published_for(lake, date(2017, 11, 17), "abc") is None
 
 
-@pytest.mark.parametrize("gone", ["full.csv", "sample"])
+@pytest.mark.parametrize("gone", ["full.csv", "sample", "quarantined", "validated"])
 def test_a_missing_file_runs_the_job(lake, gone: str) -> None:
     if gone == "sample":
         lake.remove("quarantine", SAMPLE)
+    elif gone == "quarantined":
+        lake.remove("quarantine", QUARANTINED)
+    elif gone == "validated":  # the validated events of the day are an output too
+        lake.remove("validated", VALIDATED)
     else:
         lake.remove("analytics", gone)
     assert published_for(lake, DAY, "abc") is None
@@ -73,7 +84,23 @@ def test_the_job_digest_covers_its_code(tmp_path, monkeypatch: pytest.MonkeyPatc
     import tasks.analytics.current as current
 
     (tmp_path / "job.py").write_text("x = 1\n")
-    monkeypatch.setattr(current, "JOB_SOURCES", tmp_path)
+    monkeypatch.setattr(current, "JOB_SOURCES", (tmp_path / "job.py",))
     before = job_digest()
     (tmp_path / "job.py").write_text("x = 2\n")
     assert job_digest() != before
+
+
+def test_the_job_digest_covers_the_events_suite_and_what_it_rejects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tasks.analytics.current import JOB_SOURCES
+    from tasks.settings import get_settings
+
+    assert {p.name for p in JOB_SOURCES} >= {"events.json", "events.py", "job.py", "day.py"}
+    before = job_digest()
+    monkeypatch.setenv("PDBI_REJECT_THRESHOLDS", '{"events": 0.2}')
+    get_settings.cache_clear()
+    assert job_digest() != before
+    monkeypatch.setenv("PDBI_EVENTS_OPT_IN_CHECKS", "true")
+    get_settings.cache_clear()
+    assert len({before, job_digest()}) == 2

@@ -59,9 +59,7 @@ def import_graph(known: dict[str, Path] | None = None) -> dict[str, set[str]]:
     graph = {}
     for module, path in known.items():
         targets = {resolve(name) for name in imported_names(module, path)}
-        graph[module] = {
-            t for t in targets if t and t != module and not module.startswith(t + ".")
-        }
+        graph[module] = {t for t in targets if t and t != module and not module.startswith(t + ".")}
     return graph
 
 
