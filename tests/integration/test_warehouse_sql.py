@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from datetime import date, datetime
@@ -13,7 +14,7 @@ from tasks.entities import ENTITIES
 from tasks.errors import DataError
 from tasks.resources import postgres
 from tasks.stage.load import copy_into_stage
-from tasks.stage.parse import BOM, iter_json_array
+from tasks.stage.parse import BOM, read_batches
 from tasks.warehouse.merge import DIMENSIONS, FACTS, run_merge_step
 
 pytestmark = pytest.mark.integration
@@ -54,7 +55,7 @@ SNAPSHOT = {
 def load(conn: psycopg.Connection, snapshot: dict, day: date = DAY) -> None:
     for name, records in snapshot.items():
         raw = io.BytesIO(BOM + json.dumps(records, ensure_ascii=False).encode())
-        copy_into_stage(conn, ENTITIES[name], iter_json_array(raw, name), f"{name}.json", "t", day)
+        copy_into_stage(conn, ENTITIES[name], raw, f"{name}.json", "t", day)
     for step in (*DIMENSIONS, *FACTS):
         run_merge_step(conn, step, day)
     conn.commit()
@@ -149,21 +150,16 @@ def test_crash_mid_copy_keeps_the_previous_stage(migrated: psycopg.Connection) -
     load(migrated, SNAPSHOT)
     bad = io.BytesIO(b'[{"Id": 12, "Name": "ok"}, {"Id": 13, "Name": "nul \\u0000 byte"}]')
     with pytest.raises(DataError, match=r"^courses\.json: "):  # the message names the file
-        copy_into_stage(
-            migrated,
-            ENTITIES["courses"],
-            iter_json_array(bad, "courses.json"),
-            "courses.json",
-            "t2",
-            DAY,
-        )
+        copy_into_stage(migrated, ENTITIES["courses"], bad, "courses.json", "t2", DAY)
     migrated.rollback()
     assert table(migrated, "select id from stage.courses order by id") == [("10",), ("11",)]
 
 
 def test_truncated_file_names_the_file() -> None:
     with pytest.raises(DataError, match=r"students.json: not a valid JSON array after record 1"):
-        list(iter_json_array(io.BytesIO(b'[{"Id": "a"}, {"Id": "b"'), "students.json"))
+        data = b'[{"Id": "a"}, {"Id": "b"'
+        list(read_batches(io.BytesIO(data), "students.json", ENTITIES["students"], 10,
+                          lambda: contextlib.nullcontext(io.BytesIO(data))))  # fmt: skip
 
 
 CASTS = [
@@ -175,6 +171,17 @@ CASTS = [
     ("2017-11-16", datetime(2017, 11, 16), None),
     ("2017-11-16 13:20:11.1234567", None, None),
     ("16/11/2017", None, None),
+    # the right shape, but no real moment: null too (stage only warns about timestamps)
+    ("2016-02-29", datetime(2016, 2, 29), None),
+    ("2017-02-29", None, None),
+    ("2017-04-31", None, None),
+    ("2017-13-01", None, None),
+    ("2017-00-10", None, None),
+    ("0000-01-01", None, None),
+    ("2017-11-16 24:00", None, None),
+    ("2017-11-16 23:60:00", None, None),
+    ("2017-11-16 23:59:60", None, None),
+    ("2017-12-31T23:59:59.999999", datetime(2017, 12, 31, 23, 59, 59, 999999), None),
     ("12", None, 12),
     (" 12 ", None, 12),
     ("12.0", None, 12),

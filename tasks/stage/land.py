@@ -1,0 +1,147 @@
+"""The landing table: where a file's rows wait, inside the load's transaction, for the suite.
+
+One temporary table per source (`landing_<source>`: the source's stage columns as text and
+`source_row`), created in the load's transaction and dropped at its end. PostgreSQL writes no
+WAL for it (like an UNLOGGED table), and it is private to the load's session, so two loads never
+see each other's rows and nothing is left behind by a crash; GX reads it through the same
+connection. A file's landable rows are COPYed in as CSV that pyarrow renders block by block (no
+Python object per row), the rows the critical expectations reject are taken out
+(`sql/stage/split.sql`), and the rest move into stage.<source> with one INSERT ... SELECT
+(`sql/stage/move.sql`), lineage added there.
+
+Beside the COPY, each landed row's record (its JSON text) is spilled to an Arrow file in a
+scratch folder, so that the few rejected rows can be quarantined as the file held them without
+holding the file in memory or reading the lake twice.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+from psycopg import sql
+from psycopg.copy import Copy, QueuedLibpqWriter
+
+from tasks.entities import Entity
+from tasks.resources import postgres
+from tasks.stage.parse import RECORD, ROW
+
+COPY_ROWS = 100_000  # rows per CSV block sent to COPY
+_CSV = pa_csv.WriteOptions(include_header=False)  # nulls unquoted, strings quoted: NULL vs ''
+
+
+def landing_name(entity: Entity) -> str:
+    return f"landing_{entity.name}"
+
+
+def _columns(entity: Entity) -> sql.Composable:
+    return sql.SQL(", ").join(map(sql.Identifier, entity.columns.values()))
+
+
+def create_landing(conn: psycopg.Connection, entity: Entity) -> str:
+    """An empty landing table for the source in this transaction; returns its name."""
+    name = landing_name(entity)
+    columns = sql.SQL(", ").join(
+        sql.SQL("{} text").format(sql.Identifier(c)) for c in entity.columns.values()
+    )
+    statement = sql.SQL(postgres.read_sql("stage/landing.sql")).format(
+        landing=sql.Identifier(name), columns=columns
+    )
+    conn.execute(statement)
+    return name
+
+
+@contextmanager
+def copy_into_landing(conn: psycopg.Connection, entity: Entity) -> Iterator[Copy]:
+    """A COPY into the source's landing table; `write_batch` sends a batch's columns."""
+    statement = sql.SQL("copy {} ({}, source_row) from stdin (format csv)").format(
+        sql.Identifier(landing_name(entity)), _columns(entity)
+    )
+    with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+        # a writer thread sends each block while pyarrow renders the next
+        yield copy
+
+
+def write_batch(copy: Copy, entity: Entity, batch: pa.RecordBatch) -> None:
+    table = pa.Table.from_batches([batch]).select([*entity.columns.values(), ROW])
+    for offset in range(0, table.num_rows, COPY_ROWS):
+        block = io.BytesIO()
+        pa_csv.write_csv(table.slice(offset, COPY_ROWS), block, _CSV)
+        copy.write(block.getbuffer())
+
+
+def split_rejects(
+    conn: psycopg.Connection,
+    entity: Entity,
+    flagged: sql.Composable,
+    reasons: sql.Composable,
+    params: dict[str, Any],
+) -> list[tuple[int, list[str]]]:
+    """Delete the rows the critical conditions flag from the landing table; (row, reasons)."""
+    statement = sql.SQL(postgres.read_sql("stage/split.sql")).format(
+        landing=sql.Identifier(landing_name(entity)), flagged=flagged, reasons=reasons
+    )
+    with conn.cursor() as cur:
+        cur.execute(statement, params)
+        return [(int(row), list(found)) for row, found in cur.fetchall()]
+
+
+def move_to_stage(conn: psycopg.Connection, entity: Entity, source: str, load_id: str) -> int:
+    """INSERT ... SELECT the landing rows left into stage.<source>; returns the rows moved."""
+    statement = sql.SQL(postgres.read_sql("stage/move.sql")).format(
+        stage_table=sql.Identifier("stage", entity.name),
+        landing=sql.Identifier(landing_name(entity)),
+        columns=_columns(entity),
+    )
+    with conn.cursor() as cur:
+        cur.execute(statement, {"source_file": source, "load_id": load_id})
+        return cur.rowcount
+
+
+class Spill:
+    """The landed rows' records, appended batch by batch to an Arrow file, read back by row."""
+
+    SCHEMA = pa.schema([(ROW, pa.int64()), (RECORD, pa.string())])
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: pa.ipc.RecordBatchFileWriter | None = pa.ipc.new_file(
+            str(path), self.SCHEMA
+        )
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        assert self._writer is not None
+        part = pa.RecordBatch.from_arrays(
+            [batch.column(ROW), batch.column(RECORD)], schema=self.SCHEMA
+        )
+        self._writer.write_batch(part)
+
+    def records(self, rows: list[int]) -> dict[int, str | None]:
+        """The records of these rows (memory-mapped: only what is read is paged in)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if not rows:
+            return {}
+        with pa.memory_map(str(self.path)) as source:
+            table = pa.ipc.open_file(source).read_all()
+            order = table.column(ROW).to_numpy()
+            sort = np.argsort(order, kind="stable") if np.any(np.diff(order) < 0) else None
+            keys = order[sort] if sort is not None else order
+            wanted = np.asarray(sorted(rows), dtype=np.int64)
+            found = np.searchsorted(keys, wanted)
+            index = sort[found] if sort is not None else found
+            texts = table.column(RECORD).take(pa.array(index)).to_pylist()
+        return dict(zip(wanted.tolist(), texts, strict=True))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
