@@ -17,6 +17,7 @@ load. Rows rejected above the suite's threshold fail the file as a DataError.
 from __future__ import annotations
 
 import json
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -150,9 +151,13 @@ def validate_table(
         progress_bars=ProgressBarsConfig(globally=False),
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
-    source = context.data_sources.add_sql(
-        name, connection_string=lent_connection.URL, kwargs=lent_connection.engine_options(conn)
-    )
+    with warnings.catch_warnings():  # the generic SQL source is the one that takes an engine's
+        warnings.filterwarnings("ignore", message="You are using a generic SQLDatasource")
+        source = context.data_sources.add_sql(
+            name,
+            connection_string=lent_connection.URL,
+            kwargs=lent_connection.engine_options(conn),
+        )
     batch = source.add_table_asset(name, table_name=table).add_batch_definition_whole_table(name)
     suite = load_suite(name, expectations_for(name, given))
     result = batch.get_batch().validate(

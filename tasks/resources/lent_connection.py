@@ -28,6 +28,7 @@ class LentPsycopgDialect(PGDialect_psycopg):
     """PostgreSQL through psycopg 3, on a connection whose transaction belongs to its lender."""
 
     driver = DRIVER
+    supports_statement_cache = True  # compiles SQL exactly as its parent does
 
     def do_commit(self, dbapi_connection: Any) -> None:
         """The lender commits."""

@@ -73,6 +73,13 @@ class FileLoad:
     threshold: float
     seconds: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def flagged(self) -> int:
+        """Rows flagged: the rows rejected, or the most rows one expectation flagged if more
+        (the union is not counted: GX reports counts, not rows, of warnings)."""
+        most = max([self.counts.rows_rejected, *self.verdict.unexpected.values()])
+        return min(most, self.counts.rows_read)
+
 
 class SuiteFailed(DataError):
     """More rows failed the suite than its threshold allows; stage is left as it was."""
@@ -228,10 +235,11 @@ def _same_counts(
     for _, found in split:
         for what in found:
             counted[what] += 1
+    none = 0 if verdict.rows == 0 else None  # GX counts nothing on an empty table
     disagree = {
-        what: (n, verdict.unexpected.get(what))
+        what: (n, verdict.unexpected.get(what, none))
         for what, n in counted.items()
-        if verdict.unexpected.get(what) != n and not verdict.broken
+        if verdict.unexpected.get(what, none) != n and not verdict.broken
     }
     if disagree:
         raise RuntimeError(
@@ -262,12 +270,10 @@ def _count_params(load: FileLoad, load_id: str, run_date: date) -> dict[str, Any
 def record_validation(
     conn: psycopg.Connection, load: FileLoad, load_id: str, run_date: date, status: str
 ) -> None:
-    """The validation's summary and trimmed GX result, for the dashboard and Data Docs.
-    rows_unexpected: the rows rejected, or the most rows one expectation flagged if more."""
+    """The validation's summary and trimmed GX result, for the dashboard and Data Docs."""
     verdict, counts = load.verdict, load.counts
     statistics = verdict.result.get("statistics", {})
     result = {**verdict.result, "meta": {**verdict.result.get("meta", {}), "pdbi": asdict(counts)}}
-    flagged = max([counts.rows_rejected, *verdict.unexpected.values()])
     params = {
         "load_id": load_id,
         "run_date": run_date,
@@ -279,7 +285,7 @@ def record_validation(
         "evaluated_expectations": statistics.get("evaluated_expectations", 0),
         "successful_expectations": statistics.get("successful_expectations", 0),
         "rows_evaluated": counts.rows_read,
-        "rows_unexpected": min(flagged, counts.rows_read),
+        "rows_unexpected": load.flagged,
         "rows_rejected": counts.rows_rejected,
         "reject_ratio": counts.rows_rejected / counts.rows_read if counts.rows_read else 0.0,
         "threshold": load.threshold,
@@ -381,7 +387,7 @@ def publish_load_artifact(entity_name: str, run_date: date, loads: list[FileLoad
         c = load.counts
         seconds = {f"{part}_seconds": round(s, 2) for part, s in load.seconds.items()}
         table.append(
-            {**asdict(c), "warned": len(load.verdict.warned), "success": load.verdict.success,
+            {**asdict(c), "flagged": load.flagged, "success": load.verdict.success,
              "threshold": load.threshold, **seconds}
         )  # fmt: skip
         logger.info("%s: %d read, %d loaded, %d rejected", *astuple(c)[1:])

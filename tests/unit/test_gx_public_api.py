@@ -49,9 +49,12 @@ def gx_misuses(source: str) -> list[str]:
                 root = target
                 while isinstance(root, ast.Attribute):
                     root = root.value
-                if isinstance(target, ast.Attribute) and isinstance(root, ast.Name):
-                    if root.id in gx_names:
-                        found.append(f"assigns {ast.unparse(target)}")
+                if (
+                    isinstance(target, ast.Attribute)
+                    and isinstance(root, ast.Name)
+                    and root.id in gx_names
+                ):
+                    found.append(f"assigns {ast.unparse(target)}")
     return found
 
 
