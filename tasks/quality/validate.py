@@ -1,7 +1,7 @@
 """Great Expectations judges each file where its rows are: in PostgreSQL, by GX's SQL engine.
 
 Each source has a suite in `expectations/<name>.json` (GX 1.x format, reviewed as JSON, never
-written in Python). A stage load COPYs a file into a temporary landing table and lends its open
+written in Python). A stage load COPYs a file into its UNLOGGED landing table and lends its open
 connection to GX (tasks/resources/lent_connection.py): GX's SQL data source validates the landing
 table inside the load's transaction, so nothing is committed before the suite has spoken and no
 row leaves the database to be judged. GX reports in a light result format (counts per
@@ -141,11 +141,16 @@ def columns_of(expectations: list[dict[str, Any]]) -> list[str]:
 
 
 def validate_table(
-    conn: psycopg.Connection, table: str, name: str, given: dict[str, Any]
+    conn: psycopg.Connection,
+    table: str,
+    name: str,
+    given: dict[str, Any],
+    result_format: dict[str, Any] | None = None,
 ) -> Verdict:
-    """GX's verdict on a table the load's connection sees (its temporary landing table), by
+    """GX's verdict on a stage table the load's connection sees (its landing table), by
     GX's SQL engine on that very connection and transaction. `given`: the suite parameters
-    (`ids_of_<source>`); expectations whose parameter is missing are left out."""
+    (`ids_of_<source>`); expectations whose parameter is missing are left out. `result_format`:
+    GX's, RESULT_FORMAT unless a benchmark compares another."""
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
         progress_bars=ProgressBarsConfig(globally=False),
@@ -158,11 +163,13 @@ def validate_table(
             connection_string=lent_connection.URL,
             kwargs=lent_connection.engine_options(conn),
         )
-    batch = source.add_table_asset(name, table_name=table).add_batch_definition_whole_table(name)
     suite = load_suite(name, expectations_for(name, given))
-    result = batch.get_batch().validate(
-        suite, result_format=RESULT_FORMAT, expectation_parameters=given
-    )
+    with lent_connection.lent_to_gx(conn, "stage"):
+        asset = source.add_table_asset(name, table_name=table)
+        batch = asset.add_batch_definition_whole_table(name).get_batch()
+        result = batch.validate(
+            suite, result_format=result_format or RESULT_FORMAT, expectation_parameters=given
+        )
     return verdict_of(result, name)
 
 

@@ -13,6 +13,8 @@ SQLAlchemy's documented extension points only: a dialect subclass registered by 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -41,6 +43,27 @@ class LentPsycopgDialect(PGDialect_psycopg):
 
 
 registry.register(f"postgresql.{DRIVER}", __name__, "LentPsycopgDialect")
+
+
+@contextmanager
+def lent_to_gx(conn: psycopg.Connection, schema: str) -> Iterator[None]:
+    """While GX reads through `conn`: its values bound on the client side, its tables found in
+    `schema`; both as they were afterwards.
+
+    Client-side binding (psycopg's ClientCursor) sends GX's values as quoted literals, so
+    PostgreSQL folds GX's `NOT IN (...)` lists into constant, hashed arrays: bound on the
+    server, a list of 2,000 ids is 2,000 parameters compared one by one on every row (measured:
+    3.7 s instead of 0.1 s for 200,000 students). The schema is the search path of the load's
+    transaction, the way GX asks a schema to be given (in the connection, not the asset)."""
+    factory = conn.cursor_factory
+    path = conn.execute("select current_setting('search_path')").fetchone()[0]  # type: ignore[index]
+    conn.execute("select set_config('search_path', %s, true)", (schema,))
+    conn.cursor_factory = psycopg.ClientCursor
+    try:
+        yield
+    finally:
+        conn.cursor_factory = factory
+        conn.execute("select set_config('search_path', %s, true)", (path,))
 
 
 def engine_options(conn: psycopg.Connection) -> dict[str, Any]:

@@ -1,12 +1,14 @@
 """The landing table: where a file's rows wait, inside the load's transaction, for the suite.
 
-One temporary table per source (`landing_<source>`: the source's stage columns as text and
-`source_row`), created in the load's transaction and dropped at its end. PostgreSQL writes no
-WAL for it (like an UNLOGGED table), and it is private to the load's session, so two loads never
-see each other's rows and nothing is left behind by a crash; GX reads it through the same
-connection. A file's landable rows are COPYed in as CSV that pyarrow renders block by block (no
-Python object per row), the rows the critical expectations reject are taken out
-(`sql/stage/split.sql`), and the rest move into stage.<source> with one INSERT ... SELECT
+One UNLOGGED table per source (`stage.landing_<source>`, migration 0017: the source's stage
+columns as text and `source_row`): PostgreSQL writes no WAL for it, and its pages stay in shared
+buffers for the suite's scans, the split and the move (a temporary table lives in the session's
+8 MB of local buffers and went back and forth to disk on every scan: measured, about twice as
+slow). It is emptied for each file and before the load commits, so outside a load it is always
+empty, and no other session ever sees rows in it (they are never committed). GX reads it through
+the load's own connection. A file's landable rows are COPYed in as CSV that pyarrow renders
+block by block (no Python object per row), the rows the critical expectations reject are taken
+out (`sql/stage/split.sql`), and the rest move into stage.<source> with one INSERT ... SELECT
 (`sql/stage/move.sql`), lineage added there.
 
 Beside the COPY, each landed row's record (its JSON text) is spilled to an Arrow file in a
@@ -41,28 +43,25 @@ def landing_name(entity: Entity) -> str:
     return f"landing_{entity.name}"
 
 
+def _landing(entity: Entity) -> sql.Identifier:
+    return sql.Identifier("stage", landing_name(entity))
+
+
 def _columns(entity: Entity) -> sql.Composable:
     return sql.SQL(", ").join(map(sql.Identifier, entity.columns.values()))
 
 
-def create_landing(conn: psycopg.Connection, entity: Entity) -> str:
-    """An empty landing table for the source in this transaction; returns its name."""
-    name = landing_name(entity)
-    columns = sql.SQL(", ").join(
-        sql.SQL("{} text").format(sql.Identifier(c)) for c in entity.columns.values()
-    )
-    statement = sql.SQL(postgres.read_sql("stage/landing.sql")).format(
-        landing=sql.Identifier(name), columns=columns
-    )
-    conn.execute(statement)
-    return name
+def empty_landing(conn: psycopg.Connection, entity: Entity) -> sql.Identifier:
+    """Empty the source's landing table (in this transaction); returns its name."""
+    conn.execute(sql.SQL("truncate {}").format(_landing(entity)))
+    return _landing(entity)
 
 
 @contextmanager
 def copy_into_landing(conn: psycopg.Connection, entity: Entity) -> Iterator[Copy]:
     """A COPY into the source's landing table; `write_batch` sends a batch's columns."""
     statement = sql.SQL("copy {} ({}, source_row) from stdin (format csv)").format(
-        sql.Identifier(landing_name(entity)), _columns(entity)
+        _landing(entity), _columns(entity)
     )
     with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
         # a writer thread sends each block while pyarrow renders the next
@@ -86,7 +85,7 @@ def split_rejects(
 ) -> list[tuple[int, list[str]]]:
     """Delete the rows the critical conditions flag from the landing table; (row, reasons)."""
     statement = sql.SQL(postgres.read_sql("stage/split.sql")).format(
-        landing=sql.Identifier(landing_name(entity)), flagged=flagged, reasons=reasons
+        landing=_landing(entity), flagged=flagged, reasons=reasons
     )
     with conn.cursor() as cur:
         cur.execute(statement, params)
@@ -97,7 +96,7 @@ def move_to_stage(conn: psycopg.Connection, entity: Entity, source: str, load_id
     """INSERT ... SELECT the landing rows left into stage.<source>; returns the rows moved."""
     statement = sql.SQL(postgres.read_sql("stage/move.sql")).format(
         stage_table=sql.Identifier("stage", entity.name),
-        landing=sql.Identifier(landing_name(entity)),
+        landing=_landing(entity),
         columns=_columns(entity),
     )
     with conn.cursor() as cur:
@@ -112,9 +111,7 @@ class Spill:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._writer: pa.ipc.RecordBatchFileWriter | None = pa.ipc.new_file(
-            str(path), self.SCHEMA
-        )
+        self._writer: pa.ipc.RecordBatchFileWriter | None = pa.ipc.new_file(str(path), self.SCHEMA)
 
     def write(self, batch: pa.RecordBatch) -> None:
         assert self._writer is not None

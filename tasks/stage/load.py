@@ -111,10 +111,12 @@ def copy_into_stage(
         yield io.BytesIO(data)
 
     with reopen() as again:
-        return load_file(conn, entity, again, source, load_id, run_date, reopen=reopen).counts
+        counts = load_file(conn, entity, again, source, load_id, run_date, reopen=reopen).counts
+    land.empty_landing(conn, entity)
+    return counts
 
 
-class _Clock:
+class Clock:
     """Seconds per part of a file's load."""
 
     def __init__(self) -> None:
@@ -142,13 +144,12 @@ def load_file(
     the threshold; the caller rolls back."""
     given = {k: v for k, v in (parameters or {}).items() if v is not None}
     rules = critical_rules(entity.name, given)  # a suite that cannot split fails before reading
-    clock = _Clock()
+    clock = Clock()
     with scratch_folder("stage") as scratch:
         spill = land.Spill(scratch / "records.arrow")
         try:
-            read, early = _land(conn, entity, handle, source, reopen, spill, clock)
-            table = land.landing_name(entity)
-            verdict = validate_table(conn, table, entity.name, given)
+            read, early = land_file(conn, entity, handle, source, reopen, spill, clock)
+            verdict = validate_table(conn, land.landing_name(entity), entity.name, given)
             clock.tick("validate")
             flagged, reasons, params = split_clauses(rules)
             split = land.split_rejects(conn, entity, flagged, reasons, params)
@@ -168,9 +169,11 @@ def load_file(
         source, entity.name, read, {r.source_row: r.reasons for r in rejects}, threshold
     )
     if verdict.broken:
-        problem = f"{source}: the {entity.name} suite could not be evaluated: " + "; ".join(
-            verdict.broken
-        ) + "."
+        problem = (
+            f"{source}: the {entity.name} suite could not be evaluated: "
+            + "; ".join(verdict.broken)
+            + "."
+        )
     if problem:
         where = f"quarantine/{quarantine_name(entity, run_date)}"
         raise SuiteFailed(f"{problem} The rejected rows are in {where} of the lake.", load)
@@ -186,18 +189,18 @@ def load_file(
     return load
 
 
-def _land(
+def land_file(
     conn: psycopg.Connection,
     entity: Entity,
     handle: IO[bytes],
     source: str,
     reopen: Opener | None,
     spill: land.Spill,
-    clock: _Clock,
+    clock: Clock,
 ) -> tuple[int, list[Reject]]:
     """COPY the file's landable rows into a fresh landing table, spilling their records;
     returns the rows read and the rows rejected while reading (not JSON, not an object, ...)."""
-    land.create_landing(conn, entity)
+    land.empty_landing(conn, entity)
     read, early = 0, []
     batches = read_batches(
         handle, source, entity, get_settings().stage_chunk_rows, reopen or _no_reopen(source)
@@ -321,6 +324,7 @@ def stage_source(entity: Entity, run_date: date, load_id: str) -> list[FileLoad]
             record_validation(conn, failed.load, load_id, run_date, "failed")
             conn.commit()
             raise
+        land.empty_landing(conn, entity)  # nothing waits there once the load commits
         write_quarantine(lake, entity, run_date, load_id, _rejected(loads))
     return loads
 

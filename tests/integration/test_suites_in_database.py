@@ -100,11 +100,11 @@ def flags(expectation: dict, values: list[str | None], given: dict) -> list[bool
         ),
         "expect_column_values_to_be_in_set": lambda v: v is not None and v not in value_set,
         "expect_column_values_to_not_be_in_set": lambda v: v is not None and v in value_set,
-        "expect_column_value_lengths_to_be_between": lambda v: v is not None and not (
-            kw.get("min_value", 0) <= len(v) <= kw.get("max_value", 10**9)
+        "expect_column_value_lengths_to_be_between": lambda v: (
+            v is not None and not (kw.get("min_value", 0) <= len(v) <= kw.get("max_value", 10**9))
         ),
-        "expect_column_values_to_match_like_pattern_list": lambda v: v is not None and not any(
-            like(p, v) for p in kw.get("like_pattern_list", [])
+        "expect_column_values_to_match_like_pattern_list": lambda v: (
+            v is not None and not any(like(p, v) for p in kw.get("like_pattern_list", []))
         ),
     }
     if kind in rules:

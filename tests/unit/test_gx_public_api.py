@@ -65,8 +65,11 @@ def gx_misuses(source: str) -> list[str]:
         ("from great_expectations._internal import y", 1),
         ("import great_expectations._core", 1),
         ("e._validate(metrics)", 1),
-        ("from great_expectations.execution_engine import pandas_execution_engine as p\n"
-         "p.HASH_THRESHOLD = 0", 1),  # fmt: skip
+        (
+            "from great_expectations.execution_engine import pandas_execution_engine as p\n"
+            "p.HASH_THRESHOLD = 0",
+            1,
+        ),  # fmt: skip
         ("import great_expectations as gx\ngx.get_context()", 0),
     ],
 )
