@@ -151,8 +151,8 @@ class Settings(BaseSettings):
     stage_chunk_rows: int = Field(
         default=100_000,
         ge=1,
-        description="Records a stage load reads, validates and copies at a time: its memory "
-        "bound (a file is never held whole).",
+        description="Records a stage load parses into Arrow and copies into its landing table "
+        "at a time: its memory bound (a file is never held whole).",
     )
     db_connect_wait_seconds: float = Field(
         default=20,

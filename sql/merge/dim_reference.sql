@@ -1,15 +1,16 @@
 -- dim_client, dim_plan, dim_date: reference dimensions, insert-only (no history to keep).
 -- grain: one row per client name / plan type / calendar day. params: %(run_date)s, recorded as
--- the loaded_date of new clients and plans (a rewind removes those of the days it undoes).
+-- the loaded_date of new clients and plans (a rewind removes those of the days it undoes). Names
+-- exactly as exported; a missing or blank one is the unknown member's ('unknown').
 -- New keys are numbered after the largest one, in name order, not drawn from the identity
 -- sequence: a sequence is not rolled back (nor spared by `on conflict do nothing`), so a killed
 -- or repeated merge would otherwise give the next new value another key than an undisturbed run.
 lock table dw.dim_client, dw.dim_plan in share row exclusive mode;
 
 with incoming as (
-    select distinct btrim(student_client) as client_name
+    select distinct student_client as client_name
     from stage.sessions
-    where nullif(btrim(student_client), '') is not null
+    where meta.value_or_unknown(student_client) <> 'unknown'
 ),
 new_clients as (
     select client_name from incoming
@@ -25,9 +26,9 @@ select
 from new_clients;
 
 with incoming as (
-    select distinct btrim(plan_type) as plan_type
+    select distinct plan_type
     from stage.subscriptions
-    where nullif(btrim(plan_type), '') is not null
+    where meta.value_or_unknown(plan_type) <> 'unknown'
 ),
 new_plans as (
     select plan_type from incoming

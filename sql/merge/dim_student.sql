@@ -1,6 +1,7 @@
 -- The students snapshot, typed. grain: one row per student_id, the last record of the file
--- winning. params: none. Casts and defaults as the original: missing text becomes 'unknown',
--- unparseable ids and timestamps become null. Snowflaked: university_id and course_id resolve
+-- winning. params: none. Values exactly as exported (no trimming): the Id as written ('k' and
+-- 'k ' are two students), text attributes as written or 'unknown' when missing or blank
+-- (meta.value_or_unknown); ids and timestamps that do not read as such become null. Snowflaked: university_id and course_id resolve
 -- through dim_university and dim_course (see dw.student_flat). The id 'unknown' is reserved for
 -- the unknown member. {row_hash} hashes the tracked columns declared in tasks/warehouse/merge.py;
 -- scd_plan.sql and scd_apply.sql then merge `incoming` into dw.dim_student.
@@ -8,17 +9,16 @@ drop table if exists pg_temp.incoming;
 create temp table incoming on commit drop as
 with typed as (
     select
-        btrim(id) as student_id,
+        id as student_id,
         meta.to_timestamp_or_null(registered_date) as registered_at,
-        coalesce(nullif(btrim(state), ''), 'unknown') as state,
-        coalesce(nullif(btrim(city), ''), 'unknown') as city,
+        meta.value_or_unknown(state) as state,
+        meta.value_or_unknown(city) as city,
         meta.to_int_or_null(university_id) as university_id,
         meta.to_int_or_null(course_id) as course_id,
-        coalesce(nullif(btrim(signup_source), ''), 'unknown') as signup_source,
+        meta.value_or_unknown(signup_source) as signup_source,
         source_row
     from stage.students
-    where nullif(btrim(id), '') is not null
-        and btrim(id) <> 'unknown'
+    where meta.value_or_unknown(id) <> 'unknown'
 )
 select distinct on (student_id)
     student_id,

@@ -2,9 +2,12 @@
 -- params: %(run_date)s. Points at the student and subject versions valid on the follow day (on
 -- run_date when the date is missing), -1 while there is none. Idempotent. loaded_date: the run
 -- date that first wrote the row (a rewind removes the rows of later days; an update keeps it).
+-- The student id exactly as exported; the subject id the integer it spells
+-- (meta.to_int_or_null), so '12' and 12.0 are one follow (the last record wins, as for any
+-- repeated follow).
 with parsed as (
     select
-        btrim(student_id) as student_id,
+        student_id,
         meta.to_int_or_null(subject_id) as subject_id,
         meta.to_timestamp_or_null(follow_date) as followed_at,
         source_row
@@ -28,7 +31,7 @@ keyed as (
     left join dw.dim_subject as j
         on j.subject_id = p.subject_id and p.as_of >= j.valid_from and p.as_of < j.valid_to
     left join dw.dim_date as d on d.full_date = p.followed_at::date
-    where p.student_id <> '' and p.subject_id is not null
+    where p.student_id is not null and p.subject_id is not null
     order by p.student_id, p.subject_id, p.source_row desc
 )
 insert into dw.fct_follow as f (

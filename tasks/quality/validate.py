@@ -1,8 +1,13 @@
-"""Great Expectations decides which rows are fit for stage.
+"""Great Expectations judges each file where its rows are: in PostgreSQL, by GX's SQL engine.
 
 Each source has a suite in `expectations/<name>.json` (GX 1.x format, reviewed as JSON, never
-written in Python). Frames are indexed by source row, so GX's per-row results name the rows
-directly; tasks/stage/file_validation.py runs a suite over a file chunk by chunk.
+written in Python). A stage load COPYs a file into its UNLOGGED landing table and lends its open
+connection to GX (tasks/resources/lent_connection.py): GX's SQL data source validates the landing
+table inside the load's transaction, so nothing is committed before the suite has spoken and no
+row leaves the database to be judged. GX reports in a light result format (counts per
+expectation, a few example values); the rows a `critical` expectation rejects are taken out of
+the landing table by SQL generated from the same expectations (tasks/quality/split.py), and the
+load checks that both count the same rows per expectation.
 
 An expectation's `severity` says what a failure does: `critical` rejects every row it flags;
 `warning` and `info` are measured and reported (Data Docs, meta.validation_results) but the rows
@@ -12,6 +17,7 @@ load. Rows rejected above the suite's threshold fail the file as a DataError.
 from __future__ import annotations
 
 import json
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -19,27 +25,22 @@ from pathlib import Path
 from typing import Any
 
 import great_expectations as gx
-import pandas as pd
+import psycopg
 from great_expectations.core import ExpectationSuiteValidationResult
 from great_expectations.data_context.types.base import (
     DataContextConfig,
     InMemoryStoreBackendDefaults,
     ProgressBarsConfig,
 )
-from great_expectations.execution_engine import pandas_execution_engine
-from great_expectations.validator.v1_validator import Validator
 
 from tasks.errors import ConfigError
+from tasks.resources import lent_connection
 from tasks.settings import get_settings
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
-RESULT_FORMAT = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
+# Counts per expectation and up to 20 example values; no per-row lists (see split.py).
+RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 0}
 PER_ROW_KEYS = ("unexpected_list", "unexpected_index_list", "unexpected_index_query")
-
-# GX fingerprints every in-memory batch by hashing all of its values: half the validation time
-# of a million-row file. pdbi names each batch by its file and load id instead, so the
-# fingerprint (a batch marker nothing here reads) is switched off.
-pandas_execution_engine.HASH_THRESHOLD = 0
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,9 @@ class Verdict:
 
     suite: str
     success: bool  # every expectation met, whatever its severity
-    rows: int  # rows evaluated
-    failures: dict[int, list[str]]  # source row -> critical expectations it failed
-    warned: frozenset[int]  # rows flagged by warning or info expectations (they load)
+    rows: int  # rows GX evaluated (the landed rows)
     unexpected: dict[str, int] = field(default_factory=dict)  # expectation -> rows flagged
-    broken: list[str] = field(default_factory=list)  # critical failures that name no rows
+    broken: list[str] = field(default_factory=list)  # expectations GX could not evaluate
     result: dict[str, Any] = field(default_factory=dict)  # GX result without per-row lists
 
 
@@ -141,59 +140,57 @@ def columns_of(expectations: list[dict[str, Any]]) -> list[str]:
     return list(columns)
 
 
-def run_suite(
-    frame: pd.DataFrame,
+def validate_table(
+    conn: psycopg.Connection,
+    table: str,
     name: str,
-    expectations: list[dict[str, Any]],
     given: dict[str, Any],
-) -> ExpectationSuiteValidationResult:
-    """GX's result for these expectations of the suite on a frame indexed by source row."""
+    result_format: dict[str, Any] | None = None,
+) -> Verdict:
+    """GX's verdict on a stage table the load's connection sees (its landing table), by
+    GX's SQL engine on that very connection and transaction. `given`: the suite parameters
+    (`ids_of_<source>`); expectations whose parameter is missing are left out. `result_format`:
+    GX's, RESULT_FORMAT unless a benchmark compares another."""
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
         progress_bars=ProgressBarsConfig(globally=False),
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
-    batch = (
-        context.data_sources.add_pandas(name)
-        .add_dataframe_asset(name)
-        .add_batch_definition_whole_dataframe(name)
-    )
-    # The v1 Validator is what ValidationDefinition.run uses, minus storing the result in the
-    # context, which serialises every per-row list: pdbi stores a trimmed result itself.
-    validator = Validator(batch, RESULT_FORMAT, batch_parameters={"dataframe": frame})
-    return validator.validate_expectation_suite(load_suite(name, expectations), given)
+    with warnings.catch_warnings():  # the generic SQL source is the one that takes an engine's
+        warnings.filterwarnings("ignore", message="You are using a generic SQLDatasource")
+        source = context.data_sources.add_sql(
+            name,
+            connection_string=lent_connection.URL,
+            kwargs=lent_connection.engine_options(conn),
+        )
+    suite = load_suite(name, expectations_for(name, given))
+    with lent_connection.lent_to_gx(conn, "stage"):
+        asset = source.add_table_asset(name, table_name=table)
+        batch = asset.add_batch_definition_whole_table(name).get_batch()
+        result = batch.validate(
+            suite, result_format=result_format or RESULT_FORMAT, expectation_parameters=given
+        )
+    return verdict_of(result, name)
 
 
-def verdict_of(result: ExpectationSuiteValidationResult, name: str, trim: bool = True) -> Verdict:
-    """Map critical failures to rows; `trim` keeps the result as JSON without per-row lists."""
-    failures: dict[int, list[str]] = {}
-    warned: set[int] = set()
+def verdict_of(result: ExpectationSuiteValidationResult, name: str) -> Verdict:
+    """Counts per expectation, the expectations that raised, and the result as JSON."""
     unexpected: dict[str, int] = {}
     broken: list[str] = []
     rows = 0
     for outcome in result.results:
         config = outcome.expectation_config
         what = label(config.type, config.kwargs)
-        index = outcome.result.get("unexpected_index_list")
         rows = max(rows, outcome.result.get("element_count") or 0)
-        critical = config.severity == "critical"
         if outcome.exception_info.get("raised_exception"):
             broken.append(f"{what} raised {outcome.exception_info.get('exception_message')}")
-        elif index is None:
-            if critical and not outcome.success:
-                broken.append(what)
-        else:
-            unexpected[what] = outcome.result.get("unexpected_count", len(index))
-            if critical:
-                for row in index:
-                    failures.setdefault(int(row), []).append(what)
-            else:
-                warned.update(int(row) for row in index)
-    trimmed = _trim(result, name) if trim else {}
-    return Verdict(
-        name, bool(result.success), rows, failures, frozenset(warned), unexpected,
-        broken, trimmed,
-    )  # fmt: skip
+        elif outcome.result.get("unexpected_count") is not None:
+            unexpected[what] = int(outcome.result["unexpected_count"])
+        elif config.type == "unexpected_rows_expectation":  # counts the rows its query returns
+            unexpected[what] = int(outcome.result.get("observed_value") or 0)
+        if config.type == "expect_table_row_count_to_be_between":
+            rows = max(rows, outcome.result.get("observed_value") or 0)
+    return Verdict(name, bool(result.success), rows, unexpected, broken, _trim(result, name))
 
 
 def _trim(result: Any, name: str) -> dict[str, Any]:

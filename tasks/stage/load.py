@@ -1,56 +1,56 @@
-"""Loading a source's files into stage: read, validate, COPY the valid rows, quarantine the rest.
+"""Loading a source's files into stage: parse, land, validate in PostgreSQL, split, move.
 
-Per source, one transaction holds the truncate, the COPY of each file's valid rows, the rejected
-rows, the load counts and the validation summaries: a crash or a failed suite leaves the previous
-stage intact. A file goes through in chunks of PDBI_STAGE_CHUNK_ROWS records (read, validated,
-copied), so memory stays bounded whatever the file's size. Before the commit the warehouse
-counts again what it holds of each file, and rows read = rows loaded + rows rejected must hold.
-Rejected rows also go to the lake, one JSON line each in quarantine/<day>/<source>.jsonl, with
-the expectations they failed.
+Per source, one transaction holds everything: the truncate of stage.<source>, and for each file
+its landing table (COPY of the rows parsed into Arrow, tasks/stage/parse.py), GX's validation of
+the landing table by its SQL engine on the same connection (tasks/quality/validate.py), the split
+of the rows the critical expectations reject (tasks/quality/split.py), the move of the others
+into stage, the rejected rows, the load counts and the validation summary. A crash or a failed
+suite leaves the previous stage intact. Before the commit the warehouse counts again what it
+holds of each file, and rows read = rows loaded + rows rejected must hold. Rejected rows also go
+to the lake, one JSON line each in quarantine/<day>/<source>.jsonl, with the expectations they
+failed. Memory stays bounded whatever a file's size: records stream through in batches of
+PDBI_STAGE_CHUNK_ROWS.
 """
 
 from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, astuple, dataclass, field
 from datetime import date
-from itertools import islice
-from typing import Any
+from typing import IO, Any
 
-import numpy as np
 import psycopg
-import pyarrow as pa
-import pyarrow.csv as pa_csv
+import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from psycopg import sql
-from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb
 
 from tasks.entities import SOURCES, Entity
 from tasks.errors import DataError
-from tasks.quality.validate import Verdict, over_threshold, parameter_names, reject_threshold
+from tasks.quality.split import critical_rules, split_clauses
+from tasks.quality.validate import (
+    Verdict,
+    over_threshold,
+    parameter_names,
+    reject_threshold,
+    validate_table,
+)
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
+from tasks.resources.scratch import scratch_folder
 from tasks.retry import transient_retries
 from tasks.settings import get_settings
-from tasks.stage.batch import Batch, read_batch
-from tasks.stage.file_validation import FileValidation
-from tasks.stage.parse import as_text, iter_records
-from tasks.stage.quarantine import (
-    Reject,
-    collect_rejects,
-    quarantine_name,
-    write_quarantine,
-    write_rejects,
-)
+from tasks.stage import land
+from tasks.stage.parse import RECORD, REJECTED, ROW, Opener, read_batches
+from tasks.stage.quarantine import Reject, quarantine_name, write_quarantine, write_rejects
 
-COPY_ROWS = 100_000  # rows per CSV block sent to COPY
-_CSV = pa_csv.WriteOptions(include_header=False)  # nulls unquoted, strings quoted: NULL vs ''
+PARTS = ("parse", "land", "validate", "split", "move")  # where a file's time goes
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,21 @@ class LoadCounts:
 
 @dataclass
 class FileLoad:
-    """What loading one file did; `seconds` splits its time into read, validate and copy."""
+    """What loading one file did; `seconds` splits its time by PARTS (and `record`, the
+    bookkeeping: rejects, counts, validation history)."""
 
     counts: LoadCounts
     verdict: Verdict
     rejects: list[Reject]
     threshold: float
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> int:
+        """Rows flagged: the rows rejected, or the most rows one expectation flagged if more
+        (the union is not counted: GX reports counts, not rows, of warnings)."""
+        most = max([self.counts.rows_rejected, *self.verdict.unexpected.values()])
+        return min(most, self.counts.rows_read)
 
 
 class SuiteFailed(DataError):
@@ -88,109 +96,159 @@ def truncate(conn: psycopg.Connection, entity: Entity) -> None:
 def copy_into_stage(
     conn: psycopg.Connection,
     entity: Entity,
-    records: Iterable[tuple[int, Any]],
+    handle: IO[bytes],
     source: str,
     load_id: str,
     run_date: date,
 ) -> LoadCounts:
-    """Replace stage.<entity> with one file's valid rows; the caller's transaction commits."""
+    """Replace stage.<entity> with one file's valid rows (the file given as an open binary
+    handle); the caller's transaction commits."""
     truncate(conn, entity)
-    return load_file(conn, entity, records, source, load_id, run_date).counts
+    data = handle.read()
+
+    @contextmanager
+    def reopen() -> Iterator[IO[bytes]]:
+        yield io.BytesIO(data)
+
+    with reopen() as again:
+        counts = load_file(conn, entity, again, source, load_id, run_date, reopen=reopen).counts
+    land.empty_landing(conn, entity)
+    return counts
+
+
+class Clock:
+    """Seconds per part of a file's load."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys((*PARTS, "record"), 0.0)
+        self.since = time.perf_counter()
+
+    def tick(self, part: str) -> None:
+        now = time.perf_counter()
+        self.seconds[part] += now - self.since
+        self.since = now
 
 
 def load_file(
     conn: psycopg.Connection,
     entity: Entity,
-    records: Iterable[tuple[int, Any]],
+    handle: IO[bytes],
     source: str,
     load_id: str,
     run_date: date,
     parameters: dict[str, Any] | None = None,
+    reopen: Opener | None = None,
 ) -> FileLoad:
-    """Validate one file and add its valid rows to stage (truncated by the caller), its
-    rejects, counts and validation summary to meta, PDBI_STAGE_CHUNK_ROWS records at a time.
-    Raises SuiteFailed above the threshold; the caller rolls back what the chunks copied."""
-    validation = FileValidation(entity.name, source, parameters)
-    seconds = dict.fromkeys(("read", "validate", "copy"), 0.0)
-    rejects: list[Reject] = []
-    read = 0
-    clock = time.perf_counter()
-    for chunk in _chunks(records, get_settings().stage_chunk_rows):
-        batch = read_batch(entity, chunk, source)
-        clock = _tick(seconds, "read", clock)
-        chunk_rejects = collect_rejects(batch, validation.add(batch))
-        clock = _tick(seconds, "validate", clock)
-        copy_rows(conn, entity, batch, {r.source_row for r in chunk_rejects}, source, load_id)
-        clock = _tick(seconds, "copy", clock)
-        rejects += chunk_rejects
-        read += batch.read
-    verdict = validation.finish()
-    clock = _tick(seconds, "validate", clock)
+    """Land, validate and split one file, move its valid rows to stage (truncated by the
+    caller), and record its rejects, counts and validation summary. Raises SuiteFailed above
+    the threshold; the caller rolls back."""
+    given = {k: v for k, v in (parameters or {}).items() if v is not None}
+    rules = critical_rules(entity.name, given)  # a suite that cannot split fails before reading
+    clock = Clock()
+    with scratch_folder("stage") as scratch:
+        spill = land.Spill(scratch / "records.arrow")
+        try:
+            read, early = land_file(conn, entity, handle, source, reopen, spill, clock)
+            verdict = validate_table(conn, land.landing_name(entity), entity.name, given)
+            clock.tick("validate")
+            flagged, reasons, params = split_clauses(rules)
+            split = land.split_rejects(conn, entity, flagged, reasons, params)
+            _same_counts(source, rules, split, verdict)
+            records = spill.records([row for row, _ in split])
+            rejects = sorted(
+                early + [Reject.of(row, found, records[row]) for row, found in split],
+                key=lambda r: r.source_row,
+            )
+            clock.tick("split")
+        finally:
+            spill.close()
     threshold = reject_threshold(entity.name)
     counts = LoadCounts(entity.name, source, read, read - len(rejects), len(rejects))
-    load = FileLoad(counts, verdict, rejects, threshold, seconds)
+    load = FileLoad(counts, verdict, rejects, threshold, clock.seconds)
     problem = over_threshold(
         source, entity.name, read, {r.source_row: r.reasons for r in rejects}, threshold
     )
     if verdict.broken:
         problem = (
-            f"{source}: the {entity.name} suite failed as a whole: {'; '.join(verdict.broken)}."
+            f"{source}: the {entity.name} suite could not be evaluated: "
+            + "; ".join(verdict.broken)
+            + "."
         )
     if problem:
         where = f"quarantine/{quarantine_name(entity, run_date)}"
         raise SuiteFailed(f"{problem} The rejected rows are in {where} of the lake.", load)
+    moved = land.move_to_stage(conn, entity, source, load_id)
+    clock.tick("move")
     write_rejects(conn, entity, rejects, source, load_id, run_date)
     reconcile(conn, entity, counts, load_id)
+    if moved != counts.rows_loaded:
+        raise DataError(f"{source}: {moved:,} rows moved to stage, {counts.rows_loaded:,} expected")
     conn.execute(postgres.read_sql("meta/load_counts.sql"), _count_params(load, load_id, run_date))
     record_validation(conn, load, load_id, run_date, "loaded")
-    _tick(seconds, "copy", clock)
+    clock.tick("record")
     return load
 
 
-def _chunks(records: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
-    it = iter(records)
-    while chunk := list(islice(it, size)):
-        yield chunk
-
-
-def _tick(seconds: dict[str, float], part: str, since: float) -> float:
-    now = time.perf_counter()
-    seconds[part] += now - since
-    return now
-
-
-def copy_rows(
+def land_file(
     conn: psycopg.Connection,
     entity: Entity,
-    batch: Batch,
-    rejected: set[int],
+    handle: IO[bytes],
     source: str,
-    load_id: str,
-) -> int:
-    """COPY the valid rows as CSV written by pyarrow, so no Python code runs per row."""
-    rows = np.asarray(batch.rows, dtype=np.int64)
-    table = pa.table(
-        {
-            **batch.arrays,
-            "source_file": pa.repeat(pa.scalar(source), len(rows)),
-            "source_row": rows,
-            "load_id": pa.repeat(pa.scalar(load_id), len(rows)),
-        }
+    reopen: Opener | None,
+    spill: land.Spill,
+    clock: Clock,
+) -> tuple[int, list[Reject]]:
+    """COPY the file's landable rows into a fresh landing table, spilling their records;
+    returns the rows read and the rows rejected while reading (not JSON, not an object, ...)."""
+    land.empty_landing(conn, entity)
+    read, early = 0, []
+    batches = read_batches(
+        handle, source, entity, get_settings().stage_chunk_rows, reopen or _no_reopen(source)
     )
-    if rejected:
-        table = table.filter(pa.array(~np.isin(rows, np.fromiter(rejected, np.int64))))
-    statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
-        sql.Identifier("stage", entity.name),
-        sql.SQL(", ").join(map(sql.Identifier, entity.stage_columns)),
-    )
-    with conn.cursor() as cur:
-        # a writer thread sends each block while pyarrow renders the next
-        with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
-            for offset in range(0, table.num_rows, COPY_ROWS):
-                block = io.BytesIO()
-                pa_csv.write_csv(table.slice(offset, COPY_ROWS), block, _CSV)
-                copy.write(block.getbuffer())
-        return cur.rowcount
+    with land.copy_into_landing(conn, entity) as copy:
+        clock.tick("land")
+        for batch in batches:
+            clock.tick("parse")
+            read += batch.num_rows
+            marked = pc.is_valid(batch.column(REJECTED))
+            if pc.any(marked).as_py():
+                for row in batch.filter(marked).select([ROW, RECORD, REJECTED]).to_pylist():
+                    is_json = row[REJECTED] != ["record_is_valid_json"]
+                    early.append(Reject.of(row[ROW], row[REJECTED], row[RECORD], is_json))
+                batch = batch.filter(pc.invert(marked))
+            spill.write(batch)
+            land.write_batch(copy, entity, batch)
+            clock.tick("land")
+    clock.tick("land")
+    return read, early
+
+
+def _no_reopen(source: str) -> Opener:
+    def reopen() -> AbstractContextManager[IO[bytes]]:
+        raise DataError(f"{source}: not readable as JSON")
+
+    return reopen
+
+
+def _same_counts(
+    source: str, rules: list, split: list[tuple[int, list[str]]], verdict: Verdict
+) -> None:
+    """The split and GX must have flagged the same number of rows per critical expectation."""
+    counted = {rule.label: 0 for rule in rules}
+    for _, found in split:
+        for what in found:
+            counted[what] += 1
+    none = 0 if verdict.rows == 0 else None  # GX counts nothing on an empty table
+    disagree = {
+        what: (n, verdict.unexpected.get(what, none))
+        for what, n in counted.items()
+        if verdict.unexpected.get(what, none) != n and not verdict.broken
+    }
+    if disagree:
+        raise RuntimeError(
+            f"{source}: the SQL split and Great Expectations count different rows for "
+            f"{disagree} (split, GX): tasks/quality/split.py no longer says what GX says."
+        )
 
 
 def reconcile(conn: psycopg.Connection, entity: Entity, counts: LoadCounts, load_id: str) -> None:
@@ -218,7 +276,6 @@ def record_validation(
     """The validation's summary and trimmed GX result, for the dashboard and Data Docs."""
     verdict, counts = load.verdict, load.counts
     statistics = verdict.result.get("statistics", {})
-    rejected = {r.source_row for r in load.rejects}
     result = {**verdict.result, "meta": {**verdict.result.get("meta", {}), "pdbi": asdict(counts)}}
     params = {
         "load_id": load_id,
@@ -231,7 +288,7 @@ def record_validation(
         "evaluated_expectations": statistics.get("evaluated_expectations", 0),
         "successful_expectations": statistics.get("successful_expectations", 0),
         "rows_evaluated": counts.rows_read,
-        "rows_unexpected": len(rejected | verdict.warned),
+        "rows_unexpected": load.flagged,
         "rows_rejected": counts.rows_rejected,
         "reject_ratio": counts.rows_rejected / counts.rows_read if counts.rows_read else 0.0,
         "threshold": load.threshold,
@@ -259,9 +316,11 @@ def stage_source(
             for name in names:
                 source = f"{entity.zone}/{name}"
                 with lake.open(entity.zone, name) as handle:
-                    records = iter_records(handle, source, entity.layout)
+                    reopen = _opener(lake, entity.zone, name)
                     loads.append(
-                        load_file(conn, entity, records, source, load_id, run_date, parameters)
+                        load_file(
+                            conn, entity, handle, source, load_id, run_date, parameters, reopen
+                        )
                     )
         except SuiteFailed as failed:
             conn.rollback()
@@ -269,8 +328,13 @@ def stage_source(
             record_validation(conn, failed.load, load_id, run_date, "failed")
             conn.commit()
             raise
+        land.empty_landing(conn, entity)  # nothing waits there once the load commits
         write_quarantine(lake, entity, run_date, load_id, _rejected(loads))
     return loads
+
+
+def _opener(lake: Lake, zone: str, name: str) -> Opener:
+    return lambda: lake.open(zone, name)
 
 
 def _rejected(loads: list[FileLoad]) -> list[tuple[str, Reject]]:
@@ -300,14 +364,15 @@ def reference_ids(
             name = reference["$PARAMETER"]
             other = SOURCES[name.removeprefix("ids_of_")]
             other = other.archived() if archived else other
+            key = other.columns[other.key]
             try:
-                ids: set[str | None] = set()
+                ids: set[str] = set()
                 for file in source_files(lake, other, run_date):
                     with lake.open(other.zone, file) as handle:
-                        for _, record in iter_records(handle, file, other.layout):
-                            if isinstance(record, dict):
-                                ids.add(as_text(record.get(other.key)))
-                values[name] = sorted(ids - {None})
+                        reopen = _opener(lake, other.zone, file)
+                        for batch in read_batches(handle, file, other, 1 << 20, reopen):
+                            ids.update(batch.column(key).drop_null().unique().to_pylist())
+                values[name] = sorted(ids)
             except DataError:
                 values[name] = None
     return values
@@ -336,7 +401,7 @@ def publish_load_artifact(entity_name: str, run_date: date, loads: list[FileLoad
         c = load.counts
         seconds = {f"{part}_seconds": round(s, 2) for part, s in load.seconds.items()}
         table.append(
-            {**asdict(c), "warned": len(load.verdict.warned), "success": load.verdict.success,
+            {**asdict(c), "flagged": load.flagged, "success": load.verdict.success,
              "threshold": load.threshold, **seconds}
         )  # fmt: skip
         logger.info("%s: %d read, %d loaded, %d rejected", *astuple(c)[1:])

@@ -9,7 +9,6 @@ the operator can see what made it fail.
 from __future__ import annotations
 
 import json
-from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,7 +20,6 @@ from tasks.entities import Entity
 from tasks.quality.validate import sanitize
 from tasks.resources import postgres
 from tasks.resources.lake import Lake
-from tasks.stage.batch import Batch
 
 
 @dataclass(frozen=True)
@@ -30,21 +28,20 @@ class Reject:
     reasons: list[str]  # failed expectations, and the checks made while reading
     record: Any  # what the file held: a record, another JSON value, or a line that is not JSON
 
+    @classmethod
+    def of(cls, row: int, reasons: list[str], text: str | None, is_json: bool = True) -> Reject:
+        """A reject whose record is given as the file's JSON text (or a line that is not JSON,
+        kept as its text)."""
+        if text is None or not is_json:
+            return cls(row, reasons, text)
+        try:
+            return cls(row, reasons, json.loads(text))
+        except ValueError:  # not JSON after all (a malformed line): its text
+            return cls(row, reasons, text)
+
 
 def quarantine_name(entity: Entity, run_date: date) -> str:
     return f"{run_date.isoformat()}/{entity.name}.jsonl"
-
-
-def collect_rejects(batch: Batch, failures: dict[int, list[str]]) -> list[Reject]:
-    """Rows rejected while reading and rows failing a critical expectation, by source row."""
-    reasons = {row: list(found) for row, found in batch.rejected.items()}
-    for row, failed in failures.items():
-        reasons.setdefault(row, []).extend(failed)
-    rejects = []
-    for row in sorted(reasons):
-        record = batch.raw[row] if row in batch.raw else batch.records[bisect_left(batch.rows, row)]
-        rejects.append(Reject(row, reasons[row], record))
-    return rejects
 
 
 def write_rejects(

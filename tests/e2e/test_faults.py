@@ -101,7 +101,8 @@ def converges(undisturbed: State) -> None:
 
 KILLS = {
     # where: (table the pause sits on, per row?, the statement the backend must be running)
-    "stage-copy": ("stage.students", True, 'copy "stage"."students"%'),
+    # the stage load's COPY goes into the source's landing table (migration 0017)
+    "stage-copy": ("stage.landing_students", True, 'copy "stage"."landing_students"%'),
     # pg_stat_activity keeps the first 1 kB of a query: the files' opening comments name them
     "dimension-merge": ("dw.dim_student", False, "-- scd_apply:%"),
     "fact-load": ("dw.fct_session", False, "-- fct_session:%"),

@@ -29,7 +29,6 @@ from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.resources.spark import jdbc_source, read_warehouse_students
 from tasks.stage.load import copy_into_stage
-from tasks.stage.parse import iter_json_array
 from tasks.warehouse import export
 from tasks.warehouse.export import export_students
 from tasks.warehouse.merge import DIMENSIONS, run_merge_step
@@ -236,7 +235,7 @@ def _load_warehouse(conn: psycopg.Connection) -> list[dict]:
         for name, records in snapshot.items():
             raw = io.BytesIO(json.dumps(records, ensure_ascii=False).encode())
             source = f"{name}.json"
-            copy_into_stage(conn, ENTITIES[name], iter_json_array(raw, source), source, "t", day)
+            copy_into_stage(conn, ENTITIES[name], raw, source, "t", day)
         for step in DIMENSIONS:
             run_merge_step(conn, step, day)
     conn.commit()

@@ -135,19 +135,21 @@ def test_wrong_types_numbers_as_strings_and_strings_as_numbers(
     ]
     put_array("sessions", sessions)
     stage("sessions")
-    # numbers become their JSON text; a number where a timestamp or a client belongs is rejected
+    # numbers become their JSON text. A number where the start time belongs is loaded and warned
+    # (a session is rejected only when it has no student); a client outside the four is not one
     assert rows(migrated, "sessions", "student_id, session_start_time, student_client") == [
         ("s1", "2017-11-16 13:20:11.000", "iOS"),
         ("12345", "2017-11-16", "Website"),
+        ("s3", "1510838411", "Webapp"),
     ]
     assert [(r[0], r[1]) for r in rejects(migrated)] == [
-        (3, ["expect_column_values_to_match_regex(session_start_time)"]),
         (4, ["expect_column_values_to_be_in_set(student_client)"]),
     ]
     put_array("universities", [{"Id": "7", "Name": 42}, {"Id": 8.0, "Name": "UFRJ"}, {"Id": "x"}])
     stage("universities")
-    assert rows(migrated, "universities", "id, name") == [("7", "42"), ("8", "UFRJ")]
-    assert [(r[0], r[1]) for r in rejects(migrated)][2:] == [
+    # 8.0 is kept as the number was written (the merge reads it as the id 8)
+    assert rows(migrated, "universities", "id, name") == [("7", "42"), ("8.0", "UFRJ")]
+    assert [(r[0], r[1]) for r in rejects(migrated)][1:] == [
         (3, ["expect_column_values_to_match_regex(id)"])
     ]
 
@@ -186,8 +188,8 @@ def test_duplicate_business_keys_load_and_are_reported(migrated: psycopg.Connect
         for r in load.verdict.result["results"]
         if r["expectation_config"]["type"] == "expect_column_values_to_be_unique"
     ]
-    assert (unique["unexpected_count"], unique["partial_unexpected_index_list"]) == (2, [1, 3])
-    assert {1, 3} <= load.verdict.warned
+    assert unique["unexpected_count"] == 2  # rows 1 and 3
+    assert load.verdict.unexpected["expect_column_values_to_be_unique(id)"] == 2
     assert postgres.fetch_all(
         migrated,
         "select unexpected_count, success from meta.validation_expectations"
@@ -266,12 +268,26 @@ def test_latin1_file_is_refused_not_garbled(migrated: psycopg.Connection) -> Non
 def test_non_objects_and_lone_surrogates_are_rejected_as_rows(
     migrated: psycopg.Connection,
 ) -> None:
-    put("courses.json", b'[{"Id": 1, "Name": "a"}, 42, ["x"], {"Id": 4, "Name": "\\ud800"}]')
+    put("courses.json", b'[{"Id": 1, "Name": "a"}, 42, ["x"], {"Id": 4, "Name": "n\\u0000"}]')
     stage("courses")
     assert rows(migrated, "courses", "id") == [("1",)]
     assert [(r[0], r[1]) for r in rejects(migrated)] == [
         (2, ["record_is_a_json_object"]),
         (3, ["record_is_a_json_object"]),
-        (4, ["value_is_valid_unicode(name)"]),
+        (4, ["value_has_no_nul_byte(name)"]),
     ]
     assert counts(migrated) == [("transactional/2017-11-16/courses.json", 4, 1, 3)]
+    # a lone UTF-16 surrogate escape (no UTF-8 text can hold it): a row of JSON Lines...
+    lines = b'{"uuid": "u1", "at": "2017-11-16"}\n{"uuid": "u2", "custom_2": "\\ud800"}\n'
+    put("part-00000.json", lines, zone="raw")
+    stage("events", "load-2")
+    assert [(r[0], r[1]) for r in rejects(migrated, "load-2")] == [
+        (2, ["value_is_valid_unicode(custom_2)"])
+    ]
+    assert rows(migrated, "events", "uuid") == [("u1",)]
+    # ...but in a JSON array, which DuckDB reads as a whole, the file, named with line and byte
+    migrated.rollback()  # this test's reads hold a lock on stage.courses: the load truncates it
+    put("courses.json", b'[{"Id": 1, "Name": "a"},\n{"Id": 4, "Name": "\\ud800"}]')
+    with pytest.raises(DataError, match=r"courses.json: .*lone UTF-16 surrogate.* line 2, .*"):
+        stage("courses", "load-3")
+    assert rows(migrated, "courses", "id") == [("1",)]

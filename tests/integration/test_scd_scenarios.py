@@ -120,6 +120,35 @@ def test_changed_attribute_closes_and_opens_while_untracked_ones_do_not(
     assert after[("s1", EVER)] == before[("s1", EVER)]
 
 
+def test_values_are_compared_and_stored_exactly_as_exported(
+    migrated: psycopg.Connection,
+) -> None:
+    """No trimming anywhere (expectations/README.md, "Values"): a padded city is kept padded,
+    a city that changes only by a blank opens a version, 'k' and 'k ' are two students, and a
+    blank attribute is 'unknown'."""
+    padded = student("k", "  Niterói  ")
+    counts = merge(migrated, D1, [padded, student("k ", "Campos"), student("b", "   ")])
+    assert counts == MergeCounts("dim_student", opened=3)
+    assert history(migrated) == [
+        ("b", "unknown", "Google", EVER, OPEN, True, False, D1),
+        ("k", "  Niterói  ", "Google", EVER, OPEN, True, False, D1),
+        ("k ", "Campos", "Google", EVER, OPEN, True, False, D1),
+    ]
+    counts = merge(migrated, D2, [student("k", "  Niterói"), student("k ", "Campos"),
+                                   student("b", "   ")])  # fmt: skip
+    assert counts == MergeCounts("dim_student", closed=1, opened=1, unchanged=2)
+    assert history(migrated)[1:3] == [
+        ("k", "  Niterói  ", "Google", EVER, D2, False, False, D1),
+        ("k", "  Niterói", "Google", D2, OPEN, True, False, D2),
+    ]
+    # the same record again, byte for byte: nothing changes
+    assert merge(
+        migrated, D3, [student("k", "  Niterói"), student("k ", "Campos"), student("b", "")]
+    ) == MergeCounts(  # fmt: skip
+        "dim_student", unchanged=3
+    )
+
+
 def test_missing_student_is_closed_and_flagged_and_returns_as_a_new_version(
     migrated: psycopg.Connection,
 ) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+from collections import Counter
 from datetime import date, datetime
 
 import psycopg
@@ -13,7 +15,7 @@ from tasks.entities import ENTITIES
 from tasks.errors import DataError
 from tasks.resources import postgres
 from tasks.stage.load import copy_into_stage
-from tasks.stage.parse import BOM, iter_json_array
+from tasks.stage.parse import BOM, read_batches
 from tasks.warehouse.merge import DIMENSIONS, FACTS, run_merge_step
 
 pytestmark = pytest.mark.integration
@@ -54,7 +56,7 @@ SNAPSHOT = {
 def load(conn: psycopg.Connection, snapshot: dict, day: date = DAY) -> None:
     for name, records in snapshot.items():
         raw = io.BytesIO(BOM + json.dumps(records, ensure_ascii=False).encode())
-        copy_into_stage(conn, ENTITIES[name], iter_json_array(raw, name), f"{name}.json", "t", day)
+        copy_into_stage(conn, ENTITIES[name], raw, f"{name}.json", "t", day)
     for step in (*DIMENSIONS, *FACTS):
         run_merge_step(conn, step, day)
     conn.commit()
@@ -149,21 +151,16 @@ def test_crash_mid_copy_keeps_the_previous_stage(migrated: psycopg.Connection) -
     load(migrated, SNAPSHOT)
     bad = io.BytesIO(b'[{"Id": 12, "Name": "ok"}, {"Id": 13, "Name": "nul \\u0000 byte"}]')
     with pytest.raises(DataError, match=r"^courses\.json: "):  # the message names the file
-        copy_into_stage(
-            migrated,
-            ENTITIES["courses"],
-            iter_json_array(bad, "courses.json"),
-            "courses.json",
-            "t2",
-            DAY,
-        )
+        copy_into_stage(migrated, ENTITIES["courses"], bad, "courses.json", "t2", DAY)
     migrated.rollback()
     assert table(migrated, "select id from stage.courses order by id") == [("10",), ("11",)]
 
 
 def test_truncated_file_names_the_file() -> None:
     with pytest.raises(DataError, match=r"students.json: not a valid JSON array after record 1"):
-        list(iter_json_array(io.BytesIO(b'[{"Id": "a"}, {"Id": "b"'), "students.json"))
+        data = b'[{"Id": "a"}, {"Id": "b"'
+        list(read_batches(io.BytesIO(data), "students.json", ENTITIES["students"], 10,
+                          lambda: contextlib.nullcontext(io.BytesIO(data))))  # fmt: skip
 
 
 CASTS = [
@@ -175,6 +172,17 @@ CASTS = [
     ("2017-11-16", datetime(2017, 11, 16), None),
     ("2017-11-16 13:20:11.1234567", None, None),
     ("16/11/2017", None, None),
+    # the right shape, but no real moment: null too (stage only warns about timestamps)
+    ("2016-02-29", datetime(2016, 2, 29), None),
+    ("2017-02-29", None, None),
+    ("2017-04-31", None, None),
+    ("2017-13-01", None, None),
+    ("2017-00-10", None, None),
+    ("0000-01-01", None, None),
+    ("2017-11-16 24:00", None, None),
+    ("2017-11-16 23:60:00", None, None),
+    ("2017-11-16 23:59:60", None, None),
+    ("2017-12-31T23:59:59.999999", datetime(2017, 12, 31, 23, 59, 59, 999999), None),
     ("12", None, 12),
     (" 12 ", None, 12),
     ("12.0", None, 12),
@@ -197,3 +205,89 @@ def test_casting_helpers_accept_the_quirks_and_turn_the_rest_into_null(
         [[raw for raw, _, _ in CASTS]],
     )
     assert rows == [(ts, n) for _, ts, n in CASTS]
+
+
+def test_sessions_and_payments_without_a_date_load_and_are_counted(
+    migrated: psycopg.Connection,
+) -> None:
+    """A session without a (readable) start time is a session of its student all the same,
+    with the unknown date; so is a payment without a date. Reruns add nothing; the next day's
+    export reports its own."""
+    sessions = [
+        {"StudentId": "s1", "SessionStartTime": "2017-11-16 13:20:11.000", "StudentClient": "iOS"},
+        {"StudentId": "s1", "StudentClient": "iOS"},  # no start time
+        {"StudentId": "s1", "SessionStartTime": None, "StudentClient": "iOS"},
+        {"StudentId": "s1", "SessionStartTime": "2017-02-30", "StudentClient": "iOS"},  # unreadable
+        {"StudentId": "s2", "StudentClient": "Website"},
+        {"StudentId": "s2", "SessionStartTime": "2017-11-15"},  # no client either
+        {"StudentId": "s3", "SessionStartTime": "16/11/2017", "StudentClient": "Webapp"},
+    ]
+    payments = [
+        {"StudentId": "s1", "PlanType": "Mensal"},
+        {"StudentId": "s1", "PlanType": "Mensal"},
+        {"StudentId": "s2", "PaymentDate": "2017-11-02", "PlanType": "Anual"},
+    ]
+    snapshot = {**SNAPSHOT, "sessions": sessions, "subscriptions": payments}
+    snapshot["students"] = [*SNAPSHOT["students"], {"Id": "s3", "City": "Natal"}]
+    load(migrated, snapshot)
+    per_student = Counter(s["StudentId"] for s in sessions)  # every session counts
+    assert dict(table(migrated, "select student_id, count(*) from dw.fct_session group by 1")) == (
+        dict(per_student)
+    )
+    undated = table(
+        migrated,
+        "select f.student_id, f.client_name, f.date_key, f.reported_on, f.reported_seq,"
+        " d.student_id from dw.fct_session as f join dw.dim_student as d using (student_key)"
+        " where f.session_start_at is null order by 1, 2, 5",
+    )
+    assert undated == [
+        ("s1", "iOS", -1, DAY, 1, "s1"),
+        ("s1", "iOS", -1, DAY, 2, "s1"),
+        ("s1", "iOS", -1, DAY, 3, "s1"),
+        ("s2", "Website", -1, DAY, 1, "s2"),
+        ("s3", "Webapp", -1, DAY, 1, "s3"),
+    ]
+    assert dict(
+        table(migrated, "select student_id, count(*) from dw.fct_subscription group by 1")
+    ) == {"s1": 2, "s2": 1}
+    before = table(migrated, "select * from dw.fct_session order by 1, 2, 3, 7, 8")
+    load(migrated, snapshot)  # the same day again: nothing new
+    assert table(migrated, "select * from dw.fct_session order by 1, 2, 3, 7, 8") == before
+    load(migrated, snapshot, date(2017, 11, 17))  # the next day's export reports its own
+    assert table(
+        migrated, "select reported_on, count(*) from dw.fct_session group by 1 order by 1"
+    ) == [(DAY, 5), (date(2017, 11, 17), 5), (None, 2)]
+
+
+def test_values_are_stored_exactly_and_integer_ids_are_read_as_integers(
+    migrated: psycopg.Connection,
+) -> None:
+    snapshot = {
+        **SNAPSHOT,
+        "courses": [
+            {"Id": "12", "Name": "  Direito  "},
+            {"Id": 12.0, "Name": "Direito (the last row wins)"},
+            {"Id": 13, "Name": "   "},
+        ],
+        "students": [
+            {"Id": "k", "City": "  padded  ", "State": "Bahia", "CourseId": "12.0"},
+            {"Id": "k ", "City": "Natal", "SignupSource": " Google"},
+        ],
+    }
+    load(migrated, snapshot)
+    assert table(
+        migrated, "select course_id, name from dw.course_current where course_id > 0 order by 1"
+    ) == [(12, "Direito (the last row wins)"), (13, "unknown")]
+    assert table(
+        migrated,
+        "select student_id, city, course_id, signup_source from dw.student_current order by 1",
+    ) == [("k", "  padded  ", 12, "unknown"), ("k ", "Natal", None, " Google")]
+    (result,) = table(
+        migrated,
+        "select result from meta.validation_results where entity = 'courses' and load_id = 't'",
+    )
+    (duplicates,) = [
+        r for r in result[0]["results"]
+        if r["expectation_config"]["type"] == "unexpected_rows_expectation"
+    ]  # fmt: skip
+    assert (duplicates["success"], duplicates["result"]["observed_value"]) == (False, 2)
