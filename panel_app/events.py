@@ -48,11 +48,11 @@ _LOAD_LOCK = threading.Lock()  # pn.cache has no per-key lock: read a million ro
 
 
 @pn.cache(max_items=2, hash_funcs={Lake: lambda lake: lake.url.encode()})
-def load_events(lake: Lake, stamp: Stamp) -> pd.DataFrame:
+def load_events(lake: Lake, stamp: Stamp, folder: str = "") -> pd.DataFrame:
     """full.csv with every column a category; an empty field is "" (never NaN)."""
     text = pa.string()
     try:
-        with lake.open(ZONE, FULL) as handle:
+        with lake.open(ZONE, folder + FULL) as handle:
             table = pa_csv.read_csv(
                 handle,
                 parse_options=pa_csv.ParseOptions(newlines_in_values=True),
@@ -81,12 +81,12 @@ def _mask(frame: pd.DataFrame, filters: Filters) -> pd.Series:
 
 @pn.cache(max_items=256, hash_funcs={Lake: lambda lake: lake.url.encode()})
 def value_rows(
-    lake: Lake, stamp: Stamp, column: str, filters: Filters
+    lake: Lake, stamp: Stamp, column: str, filters: Filters, folder: str = ""
 ) -> tuple[tuple[str, int], ...]:
     """(value, rows) of one column among the rows `filters` keep, values with rows only;
     shared by the sessions, so a fresh Students page does not count a million rows again."""
     with _LOAD_LOCK:
-        frame = load_events(lake, stamp)
+        frame = load_events(lake, stamp, folder)
     rows = frame.loc[_mask(frame, filters), column].value_counts(sort=False)
     return tuple((str(value), int(n)) for value, n in rows.items() if n)
 
@@ -110,7 +110,7 @@ class EventsStore(param.Parameterized):
         self._memo: tuple[tuple, pd.DataFrame] | None = None
 
     def stamp(self) -> Stamp | None:
-        return file_stamp(self.analytics.lake, FULL)
+        return file_stamp(self.analytics.lake, self.analytics.path_of(FULL))
 
     def frame(self) -> pd.DataFrame:
         """Every event; an empty frame before the first run."""
@@ -118,7 +118,7 @@ class EventsStore(param.Parameterized):
         if stamp is None:
             return pd.DataFrame({c: pd.Series(dtype="category") for c in COLUMNS})
         with _LOAD_LOCK:
-            return load_events(self.analytics.lake, stamp)
+            return load_events(self.analytics.lake, stamp, self.analytics.folder())
 
     def active_filters(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in FILTERS if getattr(self, name) is not ALL}
@@ -129,9 +129,10 @@ class EventsStore(param.Parameterized):
     def filtered(self) -> pd.DataFrame:
         """The rows every active filter keeps, in the file's order; memoised per filter set."""
         frame = self.frame()
-        key = (self.stamp(), self.analytics.version, tuple(sorted(self.active_filters().items())))
+        filters = tuple(sorted(self.active_filters().items()))
+        key = (self.analytics.path_of(FULL), self.stamp(), self.analytics.version, filters)
         if self._memo is None or self._memo[0] != key:
-            rows = frame[_mask(frame, key[2])] if self.active_filters() else frame
+            rows = frame[_mask(frame, filters)] if filters else frame
             self._memo = (key, rows)
         return self._memo[1]
 
@@ -140,7 +141,12 @@ class EventsStore(param.Parameterized):
         alphabetically, labelled with its rows; the chosen value stays listed."""
         others = tuple(sorted((k, v) for k, v in self.active_filters().items() if k != name))
         stamp = self.stamp()
-        counts = {} if stamp is None else dict(value_rows(self.analytics.lake, stamp, name, others))
+        folder = self.analytics.folder()
+        counts = (
+            {}
+            if stamp is None
+            else dict(value_rows(self.analytics.lake, stamp, name, others, folder))
+        )
         total = sum(counts.values())
         chosen = getattr(self, name)
         if chosen is not ALL:
