@@ -197,7 +197,7 @@ def warm_caches() -> None:
         for name in OUTPUTS:
             store.frame(name)
         store.manifest()
-        EventsStore(store, 0).frame()
+        EventsStore(store, 0).warm()
     except Exception:  # a broken file is reported by the page that reads it
         log.warning("warming the dashboard caches failed", exc_info=True)
     import prefect.client.orchestration  # noqa: F401  the Pipeline page's client, seconds to import

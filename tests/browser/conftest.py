@@ -202,7 +202,7 @@ def shoot() -> Shoot:
 
 # Tornado logs a write to a websocket whose browser tab just closed; it is not the app's error.
 _CLOSED_SOCKET = re.compile(
-    r"Task exception was never retrieved\nfuture: <Task finished name='[^']*' "
+    r"(?:ERROR:asyncio:)?Task exception was never retrieved\nfuture: <Task finished name='[^']*' "
     r"coro=<WebSocketProtocol13\.write_message.*?tornado\.websocket\.WebSocketClosedError\n",
     re.S,
 )
