@@ -10,6 +10,7 @@ from itertools import cycle, islice
 from math import pi
 
 import pandas as pd
+from bokeh.layouts import gridplot
 from bokeh.models import (
     BasicTicker,
     ColumnDataSource,
@@ -201,3 +202,17 @@ def line_chart(
     plot.outline_line_color = None
     plot.xgrid.grid_line_color = None
     return plot
+
+
+def series_grid(
+    frame: pd.DataFrame, day: str, columns: list[str], labels: dict[str, str], shares: tuple
+):
+    """Every daily series as one grid of line charts, two per row, sharing the days' axis: one
+    Bokeh layout to send and draw, not one per chart."""
+    plots = [
+        line_chart(frame, day, column, labels.get(column, column), share=column in shares)
+        for column in columns
+    ]
+    for plot in plots[1:]:
+        plot.x_range = plots[0].x_range
+    return gridplot(plots, ncols=2, sizing_mode="stretch_width", toolbar_location=None)

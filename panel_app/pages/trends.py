@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import panel as pn
 
-from panel_app.charts import line_chart, percent, thousands
+from panel_app.charts import percent, series_grid, thousands
 from panel_app.pages.common import PageView, caption, empty_state, heading, table
 from panel_app.store import RUN_COMMAND, SERIES, SERIES_LABELS, SHARES, ZONE
 
@@ -56,14 +56,10 @@ class TrendsPage(PageView):
             f"{days} day{'s' if days != 1 else ''}, from {first} to {last}; "
             f"{len(columns)} measures."
         )
-        charts = [
-            pn.pane.Bokeh(
-                line_chart(series, "day", column, label(column), share=column in SHARES),
-                sizing_mode="stretch_width",
-            )
-            for column in columns
-        ]
-        grid = pn.GridBox(*charts, ncols=2, sizing_mode="stretch_width")
+        labels = {column: label(column) for column in columns}
+        grid = pn.pane.Bokeh(
+            series_grid(series, "day", columns, labels, SHARES), sizing_mode="stretch_width"
+        )
         return pn.Column(
             caption(text),
             grid,
