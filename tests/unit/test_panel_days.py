@@ -219,3 +219,72 @@ def test_partitions_on_a_memory_lake() -> None:
         assert len(store.series()) == len(SERIES_ROWS)
     finally:
         lake.fs.rm(lake.root, recursive=True)
+
+
+def test_the_picker_lists_the_days_newest_first_and_the_menu_carries_a_choice(lake: Lake) -> None:
+    import panel as pn
+
+    from panel_app.app import _links, day_picker, navigation
+
+    for day in DAYS:
+        publish(lake, day, root=day == max(DAYS))
+    store = AnalyticsStore()
+    picker = day_picker(store)
+    menu = navigation("geography", store)
+
+    assert picker.options == sorted(DAYS, reverse=True)
+    assert picker.value == max(DAYS) and not picker.disabled
+    assert "?day=" not in menu.object  # the latest day by default: links without a day
+
+    picker.value = min(DAYS)
+
+    assert store.day == min(DAYS) and store.shown_day() == min(DAYS)
+    assert menu.object == _links("geography", min(DAYS))
+    assert f'href="./users?day={min(DAYS)}"' in menu.object
+    assert isinstance(menu, pn.pane.HTML)
+
+
+def test_a_lake_of_one_day_has_a_disabled_picker(lake: Lake) -> None:
+    from panel_app.app import day_picker
+
+    publish(lake, "2017-11-15", root=True, partitioned=False)
+    picker = day_picker(AnalyticsStore())
+    assert picker.options == ["2017-11-15"] and picker.value == "2017-11-15" and picker.disabled
+
+
+@pytest.mark.parametrize(
+    ("args", "day"),
+    [({"day": [b"2017-11-15"]}, "2017-11-15"), ({"day": [b"../etc"]}, None), ({}, None),
+     ({"day": [b"2017-11-15' or 1=1"]}, None)],
+)  # fmt: skip
+def test_only_a_date_in_the_url_chooses_a_day(monkeypatch, args: dict, day: str | None) -> None:
+    import panel as pn
+
+    from panel_app.app import requested_day
+
+    monkeypatch.setattr(type(pn.state), "session_args", property(lambda _self: args))
+    assert requested_day() == day
+
+
+def test_trends_without_a_series_says_what_to_run(lake: Lake) -> None:
+    import panel as pn
+
+    from panel_app.pages.trends import NO_SERIES, TrendsPage
+
+    page = TrendsPage(store=AnalyticsStore())
+    (alert,) = pn.panel(page.draw()).select(pn.pane.Alert)
+    assert alert.object == NO_SERIES and "pdbi run --date 2017-11-16" in NO_SERIES
+
+
+def test_trends_label_the_known_series_and_name_the_others(lake: Lake) -> None:
+    from panel_app.pages.trends import series_table
+
+    put(lake, SERIES, csv_bytes(SERIES_HEADER, SERIES_ROWS))
+    listing = series_table(AnalyticsStore().series())
+
+    assert list(listing.columns) == ["Day", "Page views", "Foreign share", "new_metric"]
+    newest = sorted(SERIES_ROWS, reverse=True)
+    assert list(listing["Day"]) == [row[0] for row in newest]
+    assert list(listing["Page views"]) == [f"{row[1]:,}" for row in newest]
+    assert list(listing["Foreign share"]) == [f"{row[2]:.1%}" for row in newest]
+    assert list(listing["new_metric"]) == [str(row[3]) if row[3] != "" else "—" for row in newest]
