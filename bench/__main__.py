@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench.dashboard import bench_dashboard
+from bench.dashboard import bench_dashboard, bench_dashboard_days
 from bench.generate import bench_generate
 from bench.history import bench_as_of, bench_replay
 from bench.lake import bench_lake
@@ -30,6 +30,7 @@ from bench.stage import bench_stage
 BENCHMARKS = {
     "as_of": bench_as_of,
     "dashboard": bench_dashboard,
+    "dashboard_days": bench_dashboard_days,
     "generate": bench_generate,
     "lake": bench_lake,
     "merge": bench_merge,

@@ -6,6 +6,13 @@ export stand in for the warehouse (same columns as `dw.student_flat`), and the S
 dashboard is then served by `panel_app.app.serve` in a subprocess and chromium (Playwright)
 times, from navigation, the Overview page fully drawn and the Students page's first table page.
 The floor is a page of the same server holding one Markdown pane (`/_floor`).
+
+`bench_dashboard_days` times the first render of a session over a zone of 30 day partitions:
+one real day's outputs (the job run once) published as 30 days, each partition holding that
+day's files (hard links: the same bytes, no 30 copies), its own manifest, and `full.csv` as
+Parquet part files; a daily series of 30 rows; the latest day at the root. It times the
+Overview (the latest day by default), the Students page's first table page (DuckDB over that
+day's Parquet), the Trends page, and the Overview of the oldest day (`?day=`).
 """
 
 from __future__ import annotations
@@ -21,11 +28,12 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pyarrow import csv as pa_csv
 
 from bench.chromium import CHROMIUM, CHROMIUM_ARGS
 from tasks.generator.day import generate
@@ -135,23 +143,29 @@ def _start(lake_root: Path, log: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"the dashboard did not answer in 120 s:\n{log.read_text()}")
 
 
-def time_pages(url: str, repeats: int = REPEATS) -> dict[str, list[float]]:
+def time_pages(
+    url: str,
+    repeats: int = REPEATS,
+    drawn: dict[str, str] | None = None,
+    paths: dict[str, str] | None = None,
+) -> dict[str, list[float]]:
     """Seconds from navigation start to each page drawn, as the browser counts them
     (performance.now() when the page's DRAWN test first holds), one new context (empty
     browser cache) per navigation."""
     from playwright.sync_api import sync_playwright
 
-    times: dict[str, list[float]] = {name: [] for name in DRAWN}
+    drawn, paths = drawn or DRAWN, paths or PATHS
+    times: dict[str, list[float]] = {name: [] for name in drawn}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             for _ in range(repeats):
-                for name, test in DRAWN.items():
+                for name, test in drawn.items():
                     context = browser.new_context(viewport={"width": 1400, "height": 1000})
                     context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"),
                                   lambda route: route.abort())  # fmt: skip
                     page = context.new_page()
-                    page.goto(url + PATHS[name], wait_until="commit")
+                    page.goto(url + paths[name], wait_until="commit")
                     script = f"() => {{ {_DEEP} return {test}; }}"
                     page.wait_for_function(script, polling=20, timeout=60_000)
                     times[name].append(page.evaluate("performance.now()") / 1000)
@@ -197,8 +211,126 @@ def bench_dashboard(scale: float, lake_root: Path | None = None) -> list[dict]:
     ]
 
 
+DAYS = 30
+PARTS = 4  # Parquet part files per day, as Spark writes a few
+DAYS_DRAWN = {
+    "floor": DRAWN["floor"],
+    "overview": DRAWN["overview"],
+    "students": DRAWN["students"],
+    # one chart per series column (9) and the table of every day
+    "trends": "deep('canvas').length >= 9 && deep('table.panel-df tbody tr').length === "
+    + str(DAYS),
+    "overview, oldest day": DRAWN["overview"],
+}
+
+
+def full_to_parquet(full_csv: Path, folder: Path, parts: int = PARTS) -> int:
+    """full.csv as `parts` Parquet files of text columns, in the file's order (the layout the
+    pipeline publishes beside full.csv); returns the rows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    convert = pa_csv.ConvertOptions(
+        column_types={},
+        strings_can_be_null=True,
+        check_utf8=True,
+    )
+    table = pa_csv.read_csv(
+        full_csv,
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        convert_options=convert,
+        read_options=pa_csv.ReadOptions(block_size=1 << 24),
+    )
+    table = table.cast(pa.schema([(name, pa.string()) for name in table.column_names]))
+    size = -(-table.num_rows // parts)
+    for part in range(parts):
+        chunk = table.slice(part * size, size)
+        pq.write_table(chunk, folder / f"part-{part:05d}-bench.snappy.parquet")
+    return table.num_rows
+
+
+def publish_days(lake_root: Path, days: int = DAYS, last: date = CASE_STUDY_DATE) -> list[str]:
+    """Turn the one day the job published at the zone's root into `days` partitions ending on
+    `last`, a series file and the root moved to the last day; returns the days, oldest first."""
+    zone = lake_root / "analytics"
+    manifest = json.loads((zone / "manifest.json").read_text())
+    outputs = [p for p in zone.glob("*.csv")]
+    parquet = lake_root.parent / "full-parquet"
+    full_to_parquet(zone / "full.csv", parquet)
+    names = [(last - timedelta(days=days - 1 - i)).isoformat() for i in range(days)]
+    series = ["day,page_views,identified_views,active_students,foreign_share,views_per_profile,"
+              "new_versions_students,new_versions_universities,new_versions_courses,"
+              "new_versions_subjects"]  # fmt: skip
+    events = manifest["events"]
+    active = manifest["outputs"].get("active_students.csv", {}).get("rows", 0)
+    for i, day in enumerate(names):
+        folder = zone / f"day={day}"
+        (folder / "full").mkdir(parents=True, exist_ok=True)
+        for path in outputs:
+            os.link(path, folder / path.name)
+        for part in sorted(parquet.glob("*.parquet")):
+            os.link(part, folder / "full" / part.name)
+        (folder / "manifest.json").write_text(json.dumps({**manifest, "run_date": day}, indent=2))
+        views = events["identified"] + events["anonymous"] + 100 * i  # a visible trend
+        series.append(
+            f"{day},{views},{events['identified']},{active},0.031,{views / 5:.2f},"
+            f"{1000 - 10 * i},{i % 3},{i % 5},{i % 7}"
+        )
+    (zone / "series").mkdir(exist_ok=True)
+    (zone / "series" / "daily.csv").write_text("\n".join(series) + "\n")
+    root = {**manifest, "run_date": names[-1]}
+    (zone / "manifest.json").write_text(json.dumps(root, indent=2))
+    return names
+
+
+def bench_dashboard_days(scale: float, lake_root: Path | None = None) -> list[dict]:
+    """The first render of each page in a new session over 30 day partitions, against the
+    one-Markdown floor page; `lake_root` reuses a prepared zone (already partitioned)."""
+    root = Path(tempfile.mkdtemp(prefix="pdbi-bench-dashboard-days-"))
+    try:
+        started = time.perf_counter()
+        if lake_root is None:
+            lake_root = prepare_outputs(root, scale)
+            days = publish_days(lake_root)
+        else:
+            days = sorted(p.name[4:] for p in (lake_root / "analytics").glob("day=*"))
+        prepared = time.perf_counter() - started
+        manifest = json.loads((lake_root / "analytics" / "manifest.json").read_text())
+        process, url = _start(lake_root, root / "serve.log")
+        paths = {**PATHS, "trends": "trends", "overview, oldest day": f"?day={days[0]}"}
+        try:
+            first = time_pages(url, repeats=1, drawn=DAYS_DRAWN, paths=paths)  # cold server
+            times = time_pages(url, drawn=DAYS_DRAWN, paths=paths)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    floor = statistics.median(times["floor"])
+    rows = {"overview": manifest["events"]["read"],
+            "students": manifest["outputs"]["full.csv"]["rows"], "trends": len(days),
+            "overview, oldest day": manifest["events"]["read"]}  # fmt: skip
+    return [
+        {
+            "stage": f"dashboard {name} drawn, {len(days)} day partitions (browser)",
+            "rows": rows[name],
+            "seconds": round(statistics.median(times[name]), 3),
+            "floor": "a one-Markdown page of the same server",
+            "floor_seconds": round(floor, 3),
+            "ratio": round(statistics.median(times[name]) / floor, 2),
+            "runs": [round(t, 3) for t in times[name]],
+            "first_visit_seconds": round(first[name][0], 3),
+            "prepare_seconds": round(prepared, 1),
+        }
+        for name in ("overview", "students", "trends", "overview, oldest day")
+    ]
+
+
 if __name__ == "__main__":
-    # python -m bench.dashboard [SCALE [LAKE]]: LAKE reuses outputs a previous run prepared
-    scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
-    for row in bench_dashboard(scale, Path(sys.argv[2]) if len(sys.argv) > 2 else None):
+    # python -m bench.dashboard [SCALE [LAKE]]: LAKE reuses outputs a previous run prepared;
+    # python -m bench.dashboard days [SCALE [LAKE]]: the 30 day partitions
+    args = sys.argv[1:]
+    bench = bench_dashboard
+    if args and args[0] == "days":
+        bench, args = bench_dashboard_days, args[1:]
+    scale = float(args[0]) if args else 1.0
+    for row in bench(scale, Path(args[1]) if len(args) > 1 else None):
         print(row)

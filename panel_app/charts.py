@@ -10,6 +10,7 @@ from itertools import cycle, islice
 from math import pi
 
 import pandas as pd
+from bokeh.layouts import gridplot
 from bokeh.models import (
     BasicTicker,
     ColumnDataSource,
@@ -166,3 +167,52 @@ def stacked_columns(
     plot.legend.label_text_font_size = "11px"
     plot.yaxis.axis_label = y_label
     return _plain(plot)
+
+
+def _number(value: float) -> str:
+    """A count with separators; a ratio (views per profile) with two decimals."""
+    return thousands(value) if float(value).is_integer() else f"{value:,.2f}"
+
+
+def line_chart(
+    frame: pd.DataFrame, day: str, value: str, label: str, share: bool = False, height: int = 220
+) -> figure:
+    """One daily series: a line with a dot per day (a gap where a day has no value), the days
+    as categories in order, and a hover of each day's value."""
+    data = frame[[day, value]].copy()
+    data["label"] = data[value].map(
+        lambda v: "—" if pd.isna(v) else (percent(v) if share else _number(v))
+    )
+    plot = figure(
+        x_range=data[day].tolist(),
+        height=height,
+        sizing_mode="stretch_width",
+        toolbar_location=None,
+        tools="",
+        title=label,
+    )
+    source = ColumnDataSource(data)
+    plot.line(x=day, y=value, source=source, color=BAR_COLOR, line_width=2)
+    dots = plot.scatter(x=day, y=value, source=source, size=7, color=BAR_COLOR)
+    plot.add_tools(
+        HoverTool(renderers=[dots], tooltips=[("Day", f"@{{{day}}}"), (label, "@label")])
+    )
+    plot.xaxis.major_label_orientation = pi / 4 if len(data) > 10 else 0
+    plot.yaxis.formatter = NumeralTickFormatter(format="0.0%" if share else "0,0.[00]")
+    plot.outline_line_color = None
+    plot.xgrid.grid_line_color = None
+    return plot
+
+
+def series_grid(
+    frame: pd.DataFrame, day: str, columns: list[str], labels: dict[str, str], shares: tuple
+):
+    """Every daily series as one grid of line charts, two per row, sharing the days' axis: one
+    Bokeh layout to send and draw, not one per chart."""
+    plots = [
+        line_chart(frame, day, column, labels.get(column, column), share=column in shares)
+        for column in columns
+    ]
+    for plot in plots[1:]:
+        plot.x_range = plots[0].x_range
+    return gridplot(plots, ncols=2, sizing_mode="stretch_width", toolbar_location=None)

@@ -22,6 +22,7 @@ from tasks.settings import get_settings
 FLOW_NAME = "daily-pipeline"
 HISTORY_DAYS = 30  # run dates the rejected-rows chart covers
 RUNS_SHOWN = 20
+ACCEPTED_SHOWN = 30  # accepted guard decisions the Data quality page lists
 CACHE_SECONDS = 30
 RUN_COMMAND = "pdbi run --date 2017-11-16"
 
@@ -97,6 +98,14 @@ def quality_data() -> Quality:
         }
     )
     return Quality(frames["latest"], frames["rejected"], frames["failed"])
+
+
+@pn.cache(ttl=CACHE_SECONDS)
+def accepted_days() -> pd.DataFrame:
+    """The days published although a guard failed, accepted by an operator (newest first):
+    run_date, guard, source_file, message, figures, decided_at."""
+    query = ("dashboard/accepted_days.sql", {"limit": ACCEPTED_SHOWN})
+    return read_queries({"accepted": query})["accepted"]
 
 
 @pn.cache(ttl=CACHE_SECONDS)
@@ -185,4 +194,4 @@ def format_duration(value: timedelta | None) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
-LOADERS = (quality_data, warehouse_runs, prefect_runs)
+LOADERS = (quality_data, accepted_days, warehouse_runs, prefect_runs)

@@ -1,7 +1,8 @@
 """What every page shares: the page frame, the empty state, cards of numbers and tables.
 
 A page subclasses `PageView`, names the outputs it draws from and implements `draw()`. The frame
-redraws the body whenever the store's `version` moves (refresh, or a newer run published), shows
+redraws the body whenever the store's `version` moves (refresh, or a newer run published) or its
+`day` (the day picker), shows
 the empty state naming the command to run when none of its outputs exist, and turns a file that
 cannot be read into a sentence instead of a stack trace.
 """
@@ -96,11 +97,11 @@ class PageView(pn.viewable.Viewer):
     needs: tuple[str, ...] = ()  # the page shows its empty state when none of these exist
 
     def __panel__(self) -> pn.viewable.Viewable:
-        body = pn.bind(self._body, self.store.param.version)
+        body = pn.bind(self._body, self.store.param.version, self.store.param.day)
         top = heading(self.title, 1, self.intro)
         return pn.Column(top, pn.panel(body), sizing_mode="stretch_width")
 
-    def _body(self, _version: int) -> pn.viewable.Viewable:
+    def _body(self, _version: int, _day: str | None = None) -> pn.viewable.Viewable:
         if self.needs and len(self.store.missing(self.needs)) == len(self.needs):
             return empty_state()
         return self.guarded(self.draw)

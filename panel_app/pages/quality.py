@@ -2,11 +2,14 @@
 
 The Spark job's own counts (malformed lines, events without a country) from the manifest; the
 latest Great Expectations validation of each suite, the rows rejected over recent runs and the
-checks that failed, from the warehouse (meta.validation_results, read-only); and a link to the
-Data Docs the pipeline publishes in the lake's reports zone, served by this app.
+checks that failed, from the warehouse (meta.validation_results, read-only); the days an
+operator accepted although a guard failed (meta.guard_decisions); and a link to the Data Docs
+the pipeline publishes in the lake's reports zone, served by this app.
 """
 
 from __future__ import annotations
+
+from html import escape
 
 import pandas as pd
 import panel as pn
@@ -15,8 +18,16 @@ from panel_app.charts import percent, stacked_columns, thousands
 from panel_app.pages.common import PageView, caption, cards, empty_state, heading, kpi, table
 from panel_app.reports import DATA_DOCS, data_docs_failure, has_data_docs
 from panel_app.store import MANIFEST, RUN_COMMAND
-from panel_app.warehouse import Quality, Unavailable, quality_data
+from panel_app.warehouse import Quality, Unavailable, accepted_days, quality_data
 
+GUARDS = {"empty-type2-export": "Empty export"}  # tasks/warehouse/guards.py names -> words
+NO_ACCEPTED = "No day was published despite a failed guard."
+ACCEPTED_CSS = """
+table.accepted { border-collapse: collapse; font-size: 13.5px; width: 100%; }
+table.accepted th { text-align: left; background: #fff4e5; color: #5c3c00; padding: 6px 10px;
+                    border-bottom: 1px solid #f0d9b5; }
+table.accepted td { padding: 5px 10px; border-bottom: 1px solid #f5ead8; vertical-align: top; }
+"""
 NO_VALIDATIONS = (
     f"No validation results yet. Run `{RUN_COMMAND}`: its load checks every source file "
     "with the suites in expectations/ and records what they found."
@@ -59,6 +70,16 @@ def latest_table(latest: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def accepted_table(rows: list[tuple[str, ...]]) -> pn.pane.HTML:
+    """The accepted decisions as a table of their own (apart from the validation tables)."""
+    head = "".join(f"<th>{h}</th>" for h in ("Day", "Guard", "File", "What failed", "Accepted at"))
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    html = f'<table class="accepted"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return pn.pane.HTML(html, stylesheets=[ACCEPTED_CSS], sizing_mode="stretch_width")
+
+
 class QualityPage(PageView):
     title = "Data quality"
     intro = (
@@ -70,9 +91,44 @@ class QualityPage(PageView):
         return pn.Column(
             self._docs_link(),
             self._event_counts(),
+            pn.panel(self._accepted, defer_load=True, sizing_mode="stretch_width"),
             pn.panel(self._validations, defer_load=True, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
+
+    def _accepted(self) -> pn.viewable.Viewable:
+        """The days accepted although a guard failed; the day shown is called out."""
+        title = "Days accepted despite a failed guard"
+        try:
+            frame = accepted_days()
+        except Unavailable:  # the validations below say why the warehouse cannot be read
+            return pn.Column()
+        if frame.empty:
+            return heading(title, below=NO_ACCEPTED)
+        days = frame["run_date"].astype(str)
+        shown = self.store.shown_day()
+        below = (
+            f"{days.nunique()} day{'s' if days.nunique() != 1 else ''} published although a "
+            "guard failed, because an operator accepted them (`PDBI_ACCEPT_DAYS`)."
+        )
+        parts: list[pn.viewable.Viewable] = [heading(title, below=below)]
+        if shown is not None and shown in set(days):
+            parts.append(
+                pn.pane.Alert(
+                    f"The day shown, {shown}, is one of them.",
+                    alert_type="warning",
+                    sizing_mode="stretch_width",
+                )
+            )
+        when = pd.to_datetime(frame["decided_at"], utc=True).dt.strftime("%Y-%m-%d %H:%M UTC")
+        cells = [
+            (day, GUARDS.get(guard, guard), source, message, at)
+            for day, guard, source, message, at in zip(
+                days, frame["guard"], frame["source_file"], frame["message"], when, strict=True
+            )
+        ]
+        parts.append(accepted_table(cells))
+        return pn.Column(*parts, sizing_mode="stretch_width")
 
     def _docs_link(self) -> pn.viewable.Viewable:
         failure = data_docs_failure(self.store.lake)

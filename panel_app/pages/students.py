@@ -1,7 +1,8 @@
-"""Students: the joined events table (full.csv), filtered, paged by the server, downloadable.
+"""Students: the joined events of the day shown, filtered, paged by the server, downloadable.
 
-The table is a Tabulator with remote pagination: the server holds the filtered frame and sends
-the browser one page of it at a time. Each filter lists the values the other filters leave, with
+The table is a Tabulator with remote pagination whose pages are SQL queries (panel_app/events.py,
+DuckDB over the day's Parquet parts or full.csv): the server holds one page, never the day, and
+sends the browser that page. Each filter lists the values the other filters leave, with
 their rows, so an analyst never picks an empty combination. The download is the filtered rows
 as CSV, offered while they are few enough (PDBI_DASHBOARD_DOWNLOAD_ROWS).
 """
@@ -9,38 +10,53 @@ as CSV, offered while they are few enough (PDBI_DASHBOARD_DOWNLOAD_ROWS).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import pandas as pd
 import panel as pn
 import param
 
 from panel_app.charts import thousands
-from panel_app.events import ALL, FILTERS, FULL, TITLES, EventsStore
-from panel_app.pages.common import PageView
+from panel_app.events import ALL, COLUMNS, FILTERS, FULL, TITLES, EventsStore
+from panel_app.pages.common import PageView, empty_state, missing_file
 
 PAGE_SIZE = 25
 
 
-class _RowIndex:
-    """Row number -> index label of a frame, looked up when asked."""
-
-    def __init__(self, index: pd.Index | None) -> None:
-        self._index = index
-
-    def get(self, row: int, default: object = None) -> object:
-        if self._index is None or not 0 <= row < len(self._index):
-            return default
-        return self._index[row]
-
-
 class PagedTable(pn.widgets.Tabulator):
-    """Panel's Tabulator, minus a dict of every row: on each update (a page turn too) Panel
-    maps row numbers to index labels for the whole frame, half a second for a million rows,
-    though only `.get` of a clicked row is ever used. Checked by the browser tests' paging."""
+    """Panel's Tabulator with remote pagination over rows it never holds: `show(rows, fetch)`
+    gives the number of rows and a function returning rows start .. start + size; each page
+    turn asks it for the one page shown. `value` stays an empty frame of the columns. Checked
+    by the browser tests' paging."""
 
-    def _update_index_mapping(self) -> None:
-        frame = self._processed
-        self._index_mapping = _RowIndex(frame.index if isinstance(frame, pd.DataFrame) else None)
+    def __init__(self, **params: object) -> None:
+        self._rows = 0
+        self._fetch: Callable[[int, int], pd.DataFrame] | None = None
+        super().__init__(**params)
+
+    def show(self, rows: int, fetch: Callable[[int, int], pd.DataFrame], columns) -> None:
+        """New rows (the filters changed): back on the first page, which is fetched."""
+        self._rows, self._fetch = rows, fetch
+        with param.parameterized.discard_events(self):
+            self.page = 1
+        self.value = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+
+    @property
+    def _length(self) -> int:
+        return self._rows
+
+    def _get_data(self):
+        if self._fetch is None or self.value is None:
+            return super()._get_data()
+        size = self.page_size or self.initial_page_size
+        start = (self.page - 1) * size
+        rows = self._fetch(start, size)
+        rows.index = pd.RangeIndex(start, start + len(rows))
+        return self._process_df_and_convert_to_cds(rows)
+
+    def shown(self) -> pd.DataFrame:
+        """The page the browser has (for tests and the row a click names)."""
+        return self._processed if isinstance(self._processed, pd.DataFrame) else self.value
 
 
 WIDTHS = {"student_id": 150, "at": 170, "last_accessed_url": 240}
@@ -56,9 +72,9 @@ class StudentsPage(PageView):
     title = "Students"
     intro = (
         "Every page view of a student the warehouse knows, with the student's state, city, "
-        "university and course (full.csv). Filter, page through and download."
+        "university and course (full.csv) of the day shown. Filter, page through and download."
     )
-    needs = (FULL,)
+    needs = ()  # its own empty state: the day's Parquet parts or full.csv
 
     max_download_rows = param.Integer(default=100_000, bounds=(0, None))
 
@@ -100,6 +116,10 @@ class StudentsPage(PageView):
         self.events.param.watch(self._show, list(FILTERS))
 
     def draw(self) -> pn.viewable.Viewable:
+        if self.events.source() is None:
+            if self.store.has_outputs():
+                return missing_file(FULL)
+            return empty_state()
         self._show(options=False)
         # A filter may list two thousand universities: the page goes out without them and
         # they follow once the browser is connected, while it draws the table.
@@ -113,11 +133,9 @@ class StudentsPage(PageView):
 
     def _show(self, *_events: param.parameterized.Event, options: bool = True) -> None:
         """Put the filtered rows in the table (back on its first page) and say how many."""
-        rows = self.events.filtered()
-        total = len(self.events.frame())
-        with param.parameterized.discard_events(self._table):
-            self._table.page = 1
-        self._table.value = rows
+        rows = self.events.count()
+        total = self.events.total()
+        self._table.show(rows, self.events.page, COLUMNS)
         if options:
             self._show_options()
         chosen = ", ".join(
@@ -125,11 +143,12 @@ class StudentsPage(PageView):
             for k, v in self.events.active_filters().items()
         )
         where = f" for {chosen}" if chosen else ""
-        pages = -(-len(rows) // PAGE_SIZE)
+        pages = -(-rows // PAGE_SIZE)
         paging = f"; {thousands(pages)} pages of {PAGE_SIZE}" if pages > 1 else ""
         of = f", of {thousands(total)}" if chosen else ""
-        self._count.object = f"**{thousands(len(rows))} page views**{where}{of} in {FULL}{paging}."
-        self._show_download(len(rows))
+        source = self.events.label()
+        self._count.object = f"**{thousands(rows)} page views**{where}{of} in {source}{paging}."
+        self._show_download(rows)
 
     def _show_options(self) -> None:
         """Each filter lists the values the others leave, with their rows."""

@@ -1,7 +1,8 @@
 """Browser fixtures: the real `serve()` in subprocesses over fixture lakes, and system chromium.
 
 Two servers start side by side for the session, each with its own settings, lake, database and
-Panel state: "full" over a day of outputs (tests/browser/fixture_day.py), Data Docs and a
+Panel state: "full" over two days of partitioned outputs, the latest also at the zone's root, and
+the daily series (tests/browser/fixture_day.py `write_days`), Data Docs and a
 warehouse holding validations and runs (fixture_warehouse.py); "empty" over an empty analytics
 zone and an empty warehouse, checking for a new manifest every second. Each is stopped through
 its own process handle. Every test opens a new browser context, so a new Panel session.
@@ -35,8 +36,8 @@ REPO = Path(__file__).resolve().parents[2]
 _NOT_LOCAL = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 expect.set_options(timeout=15_000)  # a 2-core machine runs two servers and chromium at once
-PAGES = {"overview": "", "geography": "geography", "users": "users", "students": "students",
-         "quality": "quality", "pipeline": "pipeline"}  # fmt: skip
+PAGES = {"overview": "", "trends": "trends", "geography": "geography", "users": "users",
+         "students": "students", "quality": "quality", "pipeline": "pipeline"}  # fmt: skip
 
 
 @dataclass
@@ -46,8 +47,8 @@ class Served:
     process: subprocess.Popen
     log: Path
 
-    def page_url(self, page: str) -> str:
-        return self.url + PAGES[page]
+    def page_url(self, page: str, day: str | None = None) -> str:
+        return self.url + PAGES[page] + (f"?day={day}" if day else "")
 
 
 def _free_port() -> int:
@@ -113,15 +114,21 @@ def _database(admin_url: str, fill: bool) -> str:
 
 @pytest.fixture(scope="session")
 def day() -> fixture_day.Day:
-    """The full server's day, as written (tests compute expectations from it)."""
+    """The full server's latest day, as written (tests compute expectations from it)."""
     return fixture_day.Day(full=fixture_day.full_events())
+
+
+@pytest.fixture(scope="session")
+def days() -> dict[str, fixture_day.Day]:
+    """The full server's days, oldest first, as written."""
+    return fixture_day.all_days()
 
 
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory, embedded_server: str):
     """The 'full' and 'empty' servers, started side by side once for the session."""
     root = tmp_path_factory.mktemp("browser")
-    fixture_day.write_day(root / "full" / "lake")
+    fixture_day.write_days(root / "full" / "lake")
     fixture_warehouse.write_reports(root / "full" / "lake")
     (root / "empty" / "lake" / "analytics").mkdir(parents=True)
     started = {
@@ -195,7 +202,7 @@ def shoot() -> Shoot:
 
 # Tornado logs a write to a websocket whose browser tab just closed; it is not the app's error.
 _CLOSED_SOCKET = re.compile(
-    r"Task exception was never retrieved\nfuture: <Task finished name='[^']*' "
+    r"(?:ERROR:asyncio:)?Task exception was never retrieved\nfuture: <Task finished name='[^']*' "
     r"coro=<WebSocketProtocol13\.write_message.*?tornado\.websocket\.WebSocketClosedError\n",
     re.S,
 )

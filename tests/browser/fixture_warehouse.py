@@ -65,6 +65,19 @@ insert into meta.pipeline_runs (
 """
 
 
+# meta.guard_decisions: one accepted day (listed on Data quality), one stopped (not listed)
+GUARD_DECISIONS = [
+    ("load-accepted", date(2017, 11, 15), "empty-type2-export", "2017-11-15/students.json",
+     "accepted", "2017-11-15/students.json is empty: 0 students loaded of 0 rows read"),
+    ("load-stopped", date(2017, 11, 14), "empty-type2-export", "2017-11-14/courses.json",
+     "stopped", "2017-11-14/courses.json is empty: 0 courses loaded of 0 rows read"),
+]  # fmt: skip
+INSERT_GUARD = """
+insert into meta.guard_decisions (load_id, run_date, guard, source_file, decision, figures,
+    message, decided_at) values (%s, %s, %s, %s, %s, %s, %s, %s)
+"""
+
+
 def fill(conn: psycopg.Connection) -> None:
     """The validations and runs above, in a migrated database."""
     for load_id, day, suite, source, status, checks, rows, rejected, at in VALIDATIONS:
@@ -79,6 +92,9 @@ def fill(conn: psycopg.Connection) -> None:
         )  # fmt: skip
     for run in RUNS:
         conn.execute(INSERT_RUN, run)
+    for load_id, day, guard, source, decision, message in GUARD_DECISIONS:
+        conn.execute(INSERT_GUARD, (load_id, day, guard, source, decision, Jsonb({"rows_read": 0}),
+                                    message, T0 + timedelta(hours=2)))  # fmt: skip
     conn.commit()
 
 

@@ -15,6 +15,7 @@ RUN = "pdbi run --date 2017-11-16"
 # page -> sentences its empty state must show
 EMPTY = {
     "overview": ["No analytics outputs yet.", "pdbi generate --scale 0.01", RUN],
+    "trends": ["No daily series yet", "analytics/series/daily.csv", RUN],
     "geography": ["No analytics outputs yet.", RUN],
     "users": ["No analytics outputs yet.", RUN],
     "students": ["No analytics outputs yet.", RUN],

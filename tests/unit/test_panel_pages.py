@@ -10,7 +10,7 @@ import panel as pn
 import pytest
 
 from panel_app.app import PAGES, TITLE, build_page
-from panel_app.events import ALL, load_events
+from panel_app.events import ALL, count_rows, value_rows
 from panel_app.pages.geography import GeographyPage
 from panel_app.pages.quality import QualityPage
 from panel_app.pages.students import EVERY, PAGE_SIZE, StudentsPage
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture
 def lake(isolated_settings: Path) -> Iterator[Lake]:
-    for loader in (load_output, load_manifest, load_events, *LOADERS):
+    for loader in (load_output, load_manifest, count_rows, value_rows, *LOADERS):
         loader.clear()
     lake = get_lake()
     lake.ensure_zones()
@@ -97,13 +97,13 @@ def test_students_filters_change_the_table_the_count_and_the_download(lake: Lake
     day = publish_day(lake)
     page = StudentsPage(store=AnalyticsStore(), max_download_rows=100)
     pn.panel(page).get_root()
-    assert len(page._table.value) == len(day.full)
+    assert page._table._length == len(day.full)
     assert page._download.disabled  # 240 rows > 100
 
     page._selects["state"].value = "Bahia"
 
     bahia = [row for row in day.full if row["state"] == "Bahia"]
-    assert len(page._table.value) == len(bahia)
+    assert page._table._length == len(bahia)
     assert page._count.object.startswith(f"**{len(bahia):,} page views** for state Bahia")
     assert not page._download.disabled
     assert page._download.filename == "events-Bahia.csv"
@@ -112,17 +112,20 @@ def test_students_filters_change_the_table_the_count_and_the_download(lake: Lake
     page._clear.clicks += 1
     assert page.events.state is ALL and page._selects["state"].value == EVERY
     assert page._selects["state"].options[f"All ({len(day.full)})"] == EVERY
-    assert len(page._table.value) == len(day.full)
+    assert page._table._length == len(day.full)
 
 
 def test_students_table_maps_a_page_row_to_its_index_lazily(lake: Lake) -> None:
-    publish_day(lake)
+    day = publish_day(lake)
     page = StudentsPage(store=AnalyticsStore())
     pn.panel(page).get_root()
     page._selects["client"].value = "iOS"
 
     mapping = page._table._index_mapping
-    assert mapping.get(0) == page._table.value.index[0]
+    ios = [row for row in day.full if row["client"] == "iOS"]
+    assert page._table._length == len(ios)
+    assert len(page._table.shown()) == min(PAGE_SIZE, len(ios))  # one page held, no more
+    assert mapping.get(0) == page._table.shown().index[0] == 0
     assert mapping.get(10**9, "none") == "none"
 
 
@@ -164,5 +167,5 @@ def test_students_missing_value_is_a_filter_of_its_own(lake: Lake) -> None:
     page._selects["state"].value = ""
 
     assert page.events.state == ""
-    assert len(page._table.value) == len(missing) > 0
+    assert page._table._length == len(missing) > 0
     assert "for state (missing)" in page._count.object
