@@ -2,7 +2,8 @@
 
 A stage load spills the raw text of each record here while it streams the file into the
 database, so that the few rows a suite rejects can be quarantined exactly as the file held them
-without keeping the whole file in memory nor reading the lake twice.
+without keeping the whole file in memory nor reading the lake twice; and a JSON array that is not
+on this machine's disk is copied here first, for DuckDB to read by path (tasks/stage/parse.py).
 """
 
 from __future__ import annotations
