@@ -15,6 +15,7 @@ index and fails the run, after everything else was published, when the docs are 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import tempfile
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import great_expectations as gx
 from great_expectations.core.expectation_validation_result import (
@@ -204,7 +206,9 @@ def check_site(lake: Lake) -> tuple[str | None, tuple[str, ...]]:
         return f"the Data Docs build of {status.get('run_date')} failed: {status['error']}", ()
     index = lake.read_bytes("reports", f"{SITE}/index.html").decode("utf-8")
     there = {name.removeprefix(f"{SITE}/") for name in lake.list("reports", f"{SITE}/**")}
-    missing = sorted(set(_LINK.findall(index)) - there)
+    # links are URL-encoded (an events page names its files `part-*.json`: `part-%2A.json`)
+    linked = {unquote(html.unescape(link)) for link in _LINK.findall(index)}
+    missing = sorted(linked - there)
     if missing:
         return (
             f"the Data Docs index links {len(missing)} pages that are not in the lake "
