@@ -49,6 +49,7 @@ from pyspark.sql import functions as F  # noqa: E402
 from tasks.analytics import day as days  # noqa: E402
 from tasks.analytics import keyed, outputs  # noqa: E402
 from tasks.analytics.manifest import (  # noqa: E402
+    FULL_PARQUET,
     MANIFEST_NAME,
     REJECTED_NAME,
     SAMPLE_NAME,
@@ -264,7 +265,8 @@ def run_job(
     `validated` defaults to <out>/validated. `source_prefix` names the files in lineage and
     quarantine ("raw/2017-11-16/"). Returns {output: {"path", "rows", "bytes", "sha256"}} plus
     "_events" (counts), "_files" (per file), "_validation", "_rejects", "_sample", "_rejected",
-    "_validated", "_seconds" and "_manifest". Raises EventsRefused when the day cannot be
+    "_validated", "_seconds", "_manifest" and "_parquet" (full's rows as Parquet part files,
+    in `<out>/full/`). Raises EventsRefused when the day cannot be
     published.
     """
     from tasks.settings import get_settings
@@ -298,6 +300,7 @@ def run_job(
         manifest = build_manifest(
             run_date, written, counts.events, checked["_sample"], inputs,
             rejected=checked["_rejected"], validated_rows=rows,
+            parquet=files.listing(join(out, FULL_PARQUET), "part-*.parquet"),
         )  # fmt: skip
         text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
         files.write_bytes(join(out, MANIFEST_NAME), text.encode("utf-8"), 0)
@@ -306,6 +309,7 @@ def run_job(
             **checked,
             "_validated": {"path": validated, "rows": rows},
             "_manifest": {"path": join(out, MANIFEST_NAME)},
+            "_parquet": {"path": join(out, FULL_PARQUET), "rows": written["full"].rows},
         }
     finally:
         for frame in (known, day):
@@ -327,9 +331,13 @@ def write_outputs(
             if name in tables:
                 data, rows = csv_bytes(keyed.KEYED[name].header, tables[name])
                 written[name] = files.write_bytes(join(out, f"{name}.csv"), data, rows)
-            elif name == "full":
-                frame = outputs.full_events(identified, known)
-                written[name] = write_sorted_csv(frame, files, out, name)
+            elif name == "full":  # the CSV, and the same rows as Parquet for DuckDB
+                frame = outputs.full_events(identified, known).persist(StorageLevel.MEMORY_AND_DISK)
+                try:
+                    written[name] = write_sorted_csv(frame, files, out, name)
+                    frame.write.mode("overwrite").parquet(join(out, FULL_PARQUET))
+                finally:
+                    frame.unpersist()
             else:
                 frame = outputs.active_students(today)
                 written[name] = write_sorted_csv(frame, files, out, name)
