@@ -58,11 +58,13 @@ def build_manifest(
     rejected: dict[str, Any] | None = None,
     validated_rows: int | None = None,
     parquet: dict[str, int] | None = None,
+    matches: dict[str, int] | None = None,
 ) -> dict:
     """`outputs` are the job's Written files by output name, `sample` and `rejected` their
     entries; files named as published. `inputs` is the digest of what they were made from
     (tasks/analytics/current.py); `parquet` the part files of full.csv's rows as Parquet
-    (name -> bytes, as Spark wrote them)."""
+    (name -> bytes, as Spark wrote them); `matches` how the day's identified views and
+    students match the warehouse's students (tasks/analytics/matches.py)."""
     files = {
         PurePosixPath(w.url).name: {"rows": w.rows, "bytes": w.bytes, "sha256": w.sha256}
         for w in outputs.values()
@@ -87,6 +89,8 @@ def build_manifest(
             "folder": f"{VALIDATED_DIR}/day={run_date.isoformat()}/",
             "rows": validated_rows,
         }
+    if matches is not None:
+        manifest["matches"] = dict(sorted(matches.items()))
     if parquet is not None:
         manifest["parquet"] = {
             "folder": f"{FULL_PARQUET}/",

@@ -14,7 +14,9 @@ Columns: `day`, then
 - `views_per_profile`: identified views with a profile, per profile (users.csv's counts over
   its rows);
 - `new_versions_<source>`: versions of the source's type-2 dimension the day's load opened (new
-  keys, changes, returning keys), for students, universities, courses and subjects.
+  keys, changes, returning keys), for students, universities, courses and subjects;
+- `match_ratio`: the share of identified views whose student the warehouse holds (as of the
+  day), what the match guard compares with earlier days (tasks/analytics/matches.py).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from tasks.resources.lake import Lake
 SOURCES = ("students", "universities", "courses", "subjects")
 COLUMNS = (
     "day", "page_views", "identified_views", "active_students", "foreign_share",
-    "views_per_profile", *(f"new_versions_{s}" for s in SOURCES),
+    "views_per_profile", *(f"new_versions_{s}" for s in SOURCES), "match_ratio",
 )  # fmt: skip
 
 
@@ -64,6 +66,7 @@ def day_row(lake: Lake, day: date, versions: dict[str, int]) -> dict[str, Any]:
     identified = int(events.get("identified", 0))
     with_country = identified - int(events.get("null_country", 0))
     profiles = _counts(lake, folder + "users.csv")
+    matches = manifest.get("matches", {})
     return {
         "day": day.isoformat(),
         "page_views": int(events.get("valid", 0)),
@@ -72,6 +75,9 @@ def day_row(lake: Lake, day: date, versions: dict[str, int]) -> dict[str, Any]:
         "foreign_share": _share(sum(_counts(lake, folder + "country.csv")), with_country),
         "views_per_profile": _share(sum(profiles), len(profiles)),
         **{f"new_versions_{s}": int(versions.get(s, 0)) for s in SOURCES},
+        "match_ratio": _share(matches["matched_views"], matches["identified_views"])
+        if matches
+        else "",
     }
 
 

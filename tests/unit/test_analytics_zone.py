@@ -91,7 +91,7 @@ def test_the_series_row_of_a_day_from_its_partition(lake: Lake) -> None:
         "foreign_share": "0.500000",  # (3 + 1) of the 9 - 1 identified views with a country
         "views_per_profile": "4.000000",  # (6 + 2) views over 2 profiles
         "new_versions_students": 4, "new_versions_universities": 0, "new_versions_courses": 1,
-        "new_versions_subjects": 0,
+        "new_versions_subjects": 0, "match_ratio": "",  # a manifest without matches
     }  # fmt: skip
 
 
@@ -106,3 +106,11 @@ def test_the_series_replaces_the_day_row_keeps_the_others_sorted(lake: Lake) -> 
     assert [(r[0], r[1]) for r in rows[1:]] == [("2017-11-16", "1"), ("2017-11-17", "5")]
     assert not [n for n in lake.list("analytics", "series/*") if n != "series/daily.csv"]
     assert [r["day"] for r in read_series(lake)] == ["2017-11-16", "2017-11-17"]
+
+
+def test_the_match_ratio_comes_from_the_manifests_matches(lake: Lake) -> None:
+    publish_partition(lake, D1)
+    manifest = json.loads(lake.read_bytes("analytics", "day=2017-11-16/manifest.json"))
+    manifest["matches"] = {"identified_views": 8, "matched_views": 6}
+    put(lake, "day=2017-11-16/manifest.json", json.dumps(manifest).encode())
+    assert day_row(lake, D1, {})["match_ratio"] == "0.750000"
