@@ -7,17 +7,15 @@ from datetime import date
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from flows.analytics import analyse_and_publish
 from flows.stage import load_stage
 from flows.warehouse import merge_warehouse, replay_days
-from tasks.analytics.current import analytics_inputs, reuse_published
-from tasks.analytics.publish import publish_outputs
-from tasks.analytics.run import run_analytics
 from tasks.lake.archive import archive_exports
 from tasks.lake.backup import backup_raw
 from tasks.lake.catch_up import find_missed_days, report_catch_up
 from tasks.lake.extract import find_new_files, record_ingested
 from tasks.preflight import preflight
-from tasks.quality.reports import build_reports, link_data_docs
+from tasks.quality.reports import link_data_docs
 from tasks.run_date import RunDate, as_date, scheduled_day
 from tasks.run_lock import day_locks, run_lock, warehouse_lock
 from tasks.run_record import RUN_HOOKS
@@ -65,13 +63,7 @@ def daily_pipeline(run_date: RunDate | None = None, replay_later: bool = True) -
                 archive_exports(new_files)
                 replayed += replay_days(later_days(run_date, replay_later))
             students = export_for_spark(run_date)
-        inputs = analytics_inputs(run_date, students)
-        published = reuse_published(run_date, inputs)  # the same inputs: Spark is skipped
-        if published is None:
-            # the events are validated in Spark: Data Docs show their suite, passed or failed
-            analysed = run_analytics(run_date, students, inputs, load_id, return_state=True)
-            build_reports(run_date, return_state=True)
-            published = publish_outputs(analysed.result(), run_date)
+        published = analyse_and_publish(run_date, students, load_id)  # its partition
         backup_raw(new_files)
         docs = link_data_docs(run_date)
         summary = summarize_run(

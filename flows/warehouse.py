@@ -7,6 +7,7 @@ from datetime import date
 from prefect import flow
 from prefect.runtime import flow_run
 
+from flows.analytics import analyse_and_publish
 from flows.stage import load_stage
 from tasks.lake.archive import ensure_archived
 from tasks.warehouse.export import export_for_spark
@@ -27,13 +28,15 @@ def merge_warehouse(run_date: date) -> list[MergeCounts]:
 @flow(name="replay-day", flow_run_name="replay-{day}")
 def replay_day(day: date) -> list[MergeCounts]:
     """A day loaded again, as its load took it: its archived exports into stage, its merges,
-    the day recorded as loaded, its students exported as of the day."""
+    the day recorded as loaded, its students exported as of the day, and its partition of the
+    analytics zone rebuilt from them (kept when its inputs did not change)."""
     load_id = f"{day.isoformat()}-{(flow_run.get_id() or 'local')[:8]}"
     sources = ensure_archived(day)
     load_stage(day, load_id, sources, archived=True)
     merged = merge_warehouse(day)
     record_loaded(day, load_id)
-    export_for_spark(day)
+    students = export_for_spark(day)
+    analyse_and_publish(day, students, load_id)
     return merged
 
 

@@ -33,6 +33,7 @@ from tasks.settings import get_settings
 
 NAMESPACE = 7_130_002  # pdbi's class of run locks (the migrations use the one-key form)
 WAREHOUSE = 2**31 - 1  # the warehouse lock's key in that class: no day is that far from EPOCH
+PUBLISH = 2**31 - 2  # the publish lock's: the analytics root and the daily series
 EPOCH = date(2000, 1, 1)
 POLL_SECONDS = 0.5
 logger = logging.getLogger(__name__)
@@ -80,6 +81,18 @@ def warehouse_lock(
     """Hold the warehouse lock for the body (loads, merges, replays, the export)."""
     params = {"namespace": NAMESPACE, "day": WAREHOUSE}
     with _advisory_lock(params, "load of the warehouse", "warehouse-lock", timeout, log):
+        yield
+
+
+@contextmanager
+def publish_lock(
+    timeout: float | None = None,
+    log: logging.Logger | logging.LoggerAdapter = logger,
+) -> Iterator[None]:
+    """Hold the publish lock for the body: the analytics zone's root and its daily series,
+    which every day's publish updates."""
+    params = {"namespace": NAMESPACE, "day": PUBLISH}
+    with _advisory_lock(params, "update of the analytics root", "publish-lock", timeout, log):
         yield
 
 

@@ -184,8 +184,17 @@ class Settings(BaseSettings):
     accept_days: list[date] = Field(
         default_factory=list,
         description="Days an operator accepts although a guard failed (an empty export of a "
-        'type-2 source), as JSON: ["2017-11-18"]. The run goes on, warns, and records the '
-        "decision in meta.guard_decisions.",
+        "type-2 source, or the day's page views matching too few students), as JSON: "
+        '["2017-11-18"]. The run goes on, warns, and records the decision in '
+        "meta.guard_decisions.",
+    )
+    min_match_ratio: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="The run stops before publishing when the share of the day's identified "
+        "page views whose student the warehouse holds is under this fraction of the median "
+        "share of up to 7 earlier published days; 0 turns the guard off.",
     )
     run_lock_timeout_seconds: float = Field(
         default=600,

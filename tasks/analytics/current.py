@@ -3,9 +3,10 @@
 A rerun with nothing new must not pay for Spark again. The outputs are a function of three
 things: the day's raw event files, the warehouse's students (the Parquet export) and the job's
 code (with the events suite and the settings that change what it rejects). Their digest goes
-into the published manifest as `inputs`; a run whose digest matches the manifest's, for the same
-day, with every file the manifest names present at its recorded size and the day's validated
-events in place, keeps what is published. Like dbt's state comparison, it compares content,
+into the published manifest as `inputs`; a run whose digest matches the manifest of the day's
+partition (analytics/day=<day>/), with every file that manifest names present at its recorded
+size (full.csv's Parquet parts included) and the day's validated events in place, keeps what
+is published. Like dbt's state comparison, it compares content,
 not clocks. With PDBI_JDBC_JAR set Spark reads the warehouse live and there is no export to
 digest: the job runs.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.analytics.manifest import MANIFEST_NAME, validated_name
+from tasks.analytics.manifest import MANIFEST_NAME, partition, validated_name
 from tasks.entities import EVENTS
 from tasks.lake.backup import recorded_raw
 from tasks.quality.validate import reject_threshold
@@ -68,14 +69,15 @@ def inputs_digest(lake: Lake, run_date: date, students_name: str) -> str:
 
 
 def published_for(lake: Lake, run_date: date, inputs: str) -> Published | None:
-    """The published outputs when the manifest says they are the day's, of these inputs, and
-    every file it names is there at its size; else None."""
-    if not lake.exists("analytics", MANIFEST_NAME):
+    """The day's partition when its manifest says it holds the day's outputs of these inputs,
+    and every file it names (Parquet parts included) is there at its size; else None."""
+    folder = partition(run_date)
+    if not lake.exists("analytics", folder + MANIFEST_NAME):
         return None
-    manifest = json.loads(lake.read_bytes("analytics", MANIFEST_NAME))
+    manifest = json.loads(lake.read_bytes("analytics", folder + MANIFEST_NAME))
     if manifest.get("run_date") != run_date.isoformat() or manifest.get("inputs") != inputs:
         return None
-    sizes = lake.sizes("analytics", "*.csv")
+    sizes = lake.sizes("analytics", f"{folder}**")
     for kept in (manifest["malformed_sample"], manifest.get("quarantined")):
         if kept is None:
             return None  # a manifest older than the events' validation: run again
@@ -84,7 +86,14 @@ def published_for(lake: Lake, run_date: date, inputs: str) -> Published | None:
             return None
     if not lake.list("validated", f"{validated_name(run_date)}/*.parquet"):
         return None
-    if any(sizes.get(name) != entry["bytes"] for name, entry in manifest["outputs"].items()):
+    parquet = manifest.get("parquet")
+    if parquet is None or not parquet["files"]:
+        return None  # a manifest older than the partition's Parquet: run again
+    named = {
+        **{name: entry["bytes"] for name, entry in manifest["outputs"].items()},
+        **{parquet["folder"] + name: e["bytes"] for name, e in parquet["files"].items()},
+    }
+    if any(sizes.get(folder + name) != size for name, size in named.items()):
         return None
     rows = {name: int(entry["rows"]) for name, entry in manifest["outputs"].items()}
     return Published(rows, manifest["events"], reused=True)
@@ -100,12 +109,13 @@ def analytics_inputs(run_date: date, students_name: str | None) -> str | None:
 
 @task(**transient_retries(), cache_policy=NO_CACHE)
 def reuse_published(run_date: date, inputs: str | None) -> Published | None:
-    """The day's published outputs if they were made from these inputs: Spark is skipped."""
+    """The day's partition if it was made from these inputs: Spark is skipped."""
     published = None if inputs is None else published_for(get_lake(), run_date, inputs)
     if published is not None:
         get_run_logger().info(
-            "analytics/ already holds %s's outputs of the same inputs (manifest.json): "
+            "analytics/%s already holds %s's outputs of the same inputs (manifest.json): "
             "Spark is skipped",
+            partition(run_date),
             run_date,
         )
     return published

@@ -49,6 +49,7 @@ from pyspark.sql import functions as F  # noqa: E402
 from tasks.analytics import day as days  # noqa: E402
 from tasks.analytics import keyed, outputs  # noqa: E402
 from tasks.analytics.manifest import (  # noqa: E402
+    FULL_PARQUET,
     MANIFEST_NAME,
     REJECTED_NAME,
     SAMPLE_NAME,
@@ -264,7 +265,8 @@ def run_job(
     `validated` defaults to <out>/validated. `source_prefix` names the files in lineage and
     quarantine ("raw/2017-11-16/"). Returns {output: {"path", "rows", "bytes", "sha256"}} plus
     "_events" (counts), "_files" (per file), "_validation", "_rejects", "_sample", "_rejected",
-    "_validated", "_seconds" and "_manifest". Raises EventsRefused when the day cannot be
+    "_validated", "_seconds", "_manifest", "_parquet" (full's rows as Parquet part files,
+    in `<out>/full/`) and "_matches" (`day_matches`). Raises EventsRefused when the day cannot be
     published.
     """
     from tasks.settings import get_settings
@@ -294,10 +296,11 @@ def run_job(
                 f"{validated}; the outputs are not published."
             )
         with _lap(seconds, "outputs"):
-            written = write_outputs(day, known, files, out)
+            written, matches = write_outputs(day, known, files, out)
         manifest = build_manifest(
             run_date, written, counts.events, checked["_sample"], inputs,
             rejected=checked["_rejected"], validated_rows=rows,
+            parquet=files.listing(join(out, FULL_PARQUET), "part-*.parquet"), matches=matches,
         )  # fmt: skip
         text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
         files.write_bytes(join(out, MANIFEST_NAME), text.encode("utf-8"), 0)
@@ -306,17 +309,33 @@ def run_job(
             **checked,
             "_validated": {"path": validated, "rows": rows},
             "_manifest": {"path": join(out, MANIFEST_NAME)},
+            "_parquet": {"path": join(out, FULL_PARQUET), "rows": written["full"].rows},
+            "_matches": matches,
         }
     finally:
         for frame in (known, day):
             frame.unpersist()
 
 
+def day_matches(today: DataFrame) -> dict[str, int]:
+    """How the day's identified page views and students match the warehouse's students, from
+    the persisted students of the day (one small pass): what the match guard compares."""
+    known = F.col("in_warehouse")
+    row = today.agg(
+        F.count(F.lit(1)).alias("students_seen"),
+        F.count(F.when(known, 1)).alias("students_known"),
+        F.coalesce(F.sum("page_views"), F.lit(0)).alias("identified_views"),
+        F.coalesce(F.sum(F.when(known, F.col("page_views"))), F.lit(0)).alias("matched_views"),
+    ).first()
+    return {name: int(row[name] or 0) for name in row.asDict()}
+
+
 def write_outputs(
     day: DataFrame, known: DataFrame, files: WorkFiles, out: str
-) -> dict[str, Written]:
+) -> tuple[dict[str, Written], dict[str, int]]:
     """Every output from the persisted day: the keyed ones from one pass over the events and
-    one over the day's students, collected; full.csv and active_students.csv by Spark."""
+    one over the day's students, collected; full.csv and active_students.csv by Spark. Also
+    returns the day's matches (`day_matches`)."""
     identified = outputs.identified_events(day)
     today = outputs.students_of_day(identified, known).persist(StorageLevel.MEMORY_AND_DISK)
     try:
@@ -327,14 +346,18 @@ def write_outputs(
             if name in tables:
                 data, rows = csv_bytes(keyed.KEYED[name].header, tables[name])
                 written[name] = files.write_bytes(join(out, f"{name}.csv"), data, rows)
-            elif name == "full":
-                frame = outputs.full_events(identified, known)
-                written[name] = write_sorted_csv(frame, files, out, name)
+            elif name == "full":  # the CSV, and the same rows as Parquet for DuckDB
+                frame = outputs.full_events(identified, known).persist(StorageLevel.MEMORY_AND_DISK)
+                try:
+                    written[name] = write_sorted_csv(frame, files, out, name)
+                    frame.write.mode("overwrite").parquet(join(out, FULL_PARQUET))
+                finally:
+                    frame.unpersist()
             else:
                 frame = outputs.active_students(today)
                 written[name] = write_sorted_csv(frame, files, out, name)
         files.remove(join(out, "_parts"))
-        return written
+        return written, day_matches(today)
     finally:
         today.unpersist()
 

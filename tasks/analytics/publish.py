@@ -1,12 +1,13 @@
 """Publishing the job's files to the lake, each file replaced atomically, the manifest last.
 
-Order matters to readers: the validated events (when Spark wrote them into a working area, not
-the lake itself), the CSV files, the quarantine files into quarantine/<day>/, and
-analytics/manifest.json at the very end, so whoever sees a new manifest finds the files it
+Every publish writes the day's partition, analytics/day=<day>/: the validated events (when
+Spark wrote them into a working area, not the lake itself), the CSV files, full.csv's rows as
+Parquet (full/part-*.parquet), the quarantine files into quarantine/<day>/, and the
+partition's manifest.json at the very end, so whoever sees a new manifest finds the files it
 describes (their sha256 in it lets a reader check). Files are copied from the job's folder, a
-URL, into the lake: nothing Spark wrote is renamed. The destination of the outputs is one
-parameter (`prefix`, "" for the analytics zone's root), so a per-day folder is one argument.
-The job's folder is removed once everything is published.
+URL, into the lake: nothing Spark wrote is renamed in place. The job's folder is removed once
+everything is published. Then `zone.settle_day`: the zone's root takes the partition's files
+when the day is the latest published, and the daily series takes the day's row.
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.analytics.current import Published
 from tasks.analytics.manifest import (
+    FULL_PARQUET,
     MANIFEST_NAME,
     REJECTED_NAME,
     SAMPLE_NAME,
+    parquet_names,
+    partition,
     quarantine_name,
     validated_name,
 )
+from tasks.analytics.zone import settle_day
 from tasks.resources.lake import Lake, get_lake
 from tasks.resources.spark_work import WorkFiles
 from tasks.retry import transient_retries
@@ -52,9 +57,24 @@ def publish_validated(files: WorkFiles, folder: str, lake: Lake, run_date: date)
     return len(found)
 
 
+def publish_parquet(files: WorkFiles, folder: str, lake: Lake, base: str) -> int:
+    """full.csv's rows as Parquet: Spark's part files into analytics/<base>/ as
+    part-00000.parquet, ... in order, then the earlier run's parts not among them removed;
+    returns the files published."""
+    found = files.listing(folder, "part-*.parquet")
+    names = dict(zip(sorted(found), parquet_names(found), strict=True))
+    for spark_name, name in names.items():
+        copy_in(files, f"{folder}/{spark_name}", lake, "analytics", f"{base}/{name}")
+    for name in lake.list("analytics", f"{base}/*"):
+        if PurePosixPath(name).name not in names.values():
+            lake.remove("analytics", name)
+    return len(names)
+
+
 def publish_files(outputs: dict[str, Any], run_date: date, prefix: str = "") -> dict[str, int]:
-    """Copy each output to analytics/<prefix><name>.csv, the quarantine files to
-    quarantine/<day>/, then the manifest; returns rows per published CSV."""
+    """Copy each output to analytics/<prefix><name>.csv (and, into a day's partition, full's
+    Parquet parts to <prefix>full/), the quarantine files to quarantine/<day>/, then the
+    manifest; returns rows per published CSV."""
     lake, files = get_lake(), WorkFiles(get_settings().lake_options)
     places = outputs.get("_places", {})
     if places.get("staged"):
@@ -66,6 +86,8 @@ def publish_files(outputs: dict[str, Any], run_date: date, prefix: str = "") -> 
         target = PurePosixPath(info["path"]).name
         copy_in(files, info["path"], lake, "analytics", f"{prefix}{target}")
         published[target] = int(info["rows"])
+    if prefix and "_parquet" in outputs:
+        publish_parquet(files, outputs["_parquet"]["path"], lake, f"{prefix}{FULL_PARQUET}")
     quarantined = {SAMPLE_NAME: outputs["_sample"], REJECTED_NAME: outputs["_rejected"]}
     for name, info in quarantined.items():
         copy_in(files, info["path"], lake, "quarantine", quarantine_name(run_date, name))
@@ -76,9 +98,28 @@ def publish_files(outputs: dict[str, Any], run_date: date, prefix: str = "") -> 
     return published
 
 
+def publish_day(outputs: dict[str, Any], run_date: date) -> dict[str, int]:
+    """The day's partition (manifest last), then the zone's root and the daily series."""
+    published = publish_files(outputs, run_date, partition(run_date))
+    settle_day(get_lake(), run_date)
+    return published
+
+
 @task(
     **transient_retries(),
     cache_policy=NO_CACHE,
 )
 def publish_outputs(outputs: dict[str, Any], run_date: date) -> Published:
-    return Published(publish_files(outputs, run_date), outputs["_events"])
+    """The day's partition, then the root when the day is the latest, then its series row."""
+    return Published(publish_day(outputs, run_date), outputs["_events"])
+
+
+@task(
+    **transient_retries(),
+    cache_policy=NO_CACHE,
+)
+def settle_published(run_date: date) -> bool:
+    """A day whose partition was kept (the same inputs): the root and the series as they must
+    be, in case the run that published the partition stopped before them. Returns whether
+    the root holds the day."""
+    return settle_day(get_lake(), run_date)

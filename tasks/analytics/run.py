@@ -22,6 +22,7 @@ from psycopg.types.json import Jsonb
 from tasks.analytics.day import Reject
 from tasks.analytics.job import EventsRefused, run_job
 from tasks.analytics.manifest import REJECTED_NAME, quarantine_name, validated_name
+from tasks.analytics.matches import check_matches, record_decision, stop_message
 from tasks.entities import EVENTS
 from tasks.errors import DataError
 from tasks.quality.validate import sanitize
@@ -107,6 +108,13 @@ def analyse_day(
             publish_quarantine(lake, refused.result, run_date)
             record_events(refused.result, load_id, run_date, "failed")
             raise
+    decision = check_matches(lake, run_date, result["_matches"])
+    if decision is not None:  # recorded, and shown in the events' validation result
+        result["_guards"] = [decision.as_meta()]
+        record_decision(decision, run_date, load_id)
+        if decision.stopped:
+            record_events(result, load_id, run_date, "failed")
+            raise DataError(stop_message(decision, run_date))
     record_events(result, load_id, run_date, "loaded")
     result["_places"] = asdict(places)
     return {k: v for k, v in result.items() if k != "_rejects"}
@@ -153,7 +161,10 @@ def record_validation(
     report = validation["report"]
     statistics = report.get("statistics", {})
     unusable = events["rejected"] + events["malformed"]
-    report = {**report, "meta": {**report.get("meta", {}), "pdbi": {**events, "status": status}}}
+    pdbi: dict[str, Any] = {**events, "status": status}
+    if result.get("_guards"):  # a guard that failed on the day, stopped or accepted
+        pdbi["guards"] = result["_guards"]
+    report = {**report, "meta": {**report.get("meta", {}), "pdbi": pdbi}}
     conn.execute(
         postgres.read_sql("meta/validation_results.sql"),
         {
@@ -215,6 +226,11 @@ def run_analytics(
     logger.info("spark outputs: %s", {k: v.get("rows") for k, v in outputs.items() if "rows" in v})
     events = outputs["_events"]
     logger.info("events: %s", events)
+    for guard in outputs.get("_guards", []):
+        logger.warning(
+            "%s. Accepted: %s is in PDBI_ACCEPT_DAYS (recorded in meta.guard_decisions)",
+            guard["message"], run_date,
+        )  # fmt: skip
     if events["rejected"] or events["malformed"]:
         logger.warning(
             "%d events rejected and %d malformed of %d read (threshold %.2f%%): quarantine/%s",

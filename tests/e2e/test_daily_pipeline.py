@@ -184,11 +184,19 @@ def test_rerunning_a_day_changes_nothing(database_url: str) -> None:
     manifest = json.loads(first_files["manifest.json"])
     assert second.result().outputs == {n: e["rows"] for n, e in manifest["outputs"].items()}
     assert second.result().events == manifest["events"]
-    # an output gone from the lake: the job runs again and writes the same bytes
+    # an output gone from the root only: the root is copied again from the day's partition
     get_lake().remove("analytics", "full.csv")
     third = daily_pipeline(DAY, return_state=True)
-    assert spark_runs(third.state_details.flow_run_id)
+    assert not spark_runs(third.state_details.flow_run_id)
     assert {n: get_lake().read_bytes("analytics", n) for n in published} == first_files
+    # an output gone from the day's partition: the job runs again and writes the same bytes
+    get_lake().remove("analytics", f"day={DAY.isoformat()}/full.csv")
+    fourth = daily_pipeline(DAY, return_state=True)
+    assert spark_runs(fourth.state_details.flow_run_id)
+    assert {n: get_lake().read_bytes("analytics", n) for n in published} == first_files
+    partition = {n: get_lake().read_bytes("analytics", f"day={DAY.isoformat()}/{n}")
+                 for n in published}  # fmt: skip
+    assert partition == first_files
 
 
 REJECTED = [  # each breaks one critical rule, with values no valid event has

@@ -1,6 +1,7 @@
 """History through the real flow (Prefect, PostgreSQL, GX, Spark, a lake on disk), scale 0.01:
-a past day reprocessed after a later one publishes its own day's students; a day loaded late
-replays the days after it and leaves the warehouse of loading in date order; the nightly run
+a past day reprocessed after a later one rewrites its own partition with its own day's students
+and leaves the root at the later day; a day loaded late replays the days after it, rebuilds
+their partitions and leaves the warehouse of loading in date order; the nightly run
 catches up a missed day, and an empty export stops its day with the file and figures named.
 
 Expected outputs come from the day's own files (tests/e2e/expected.py, plain Python); the
@@ -31,7 +32,7 @@ from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.run_date import scheduled_day
 from tests.conftest import SERVER_URL, clear_caches
-from tests.e2e.expected import expected_outputs
+from tests.e2e.expected import expected_outputs, students_flat
 from tests.integration.replay_days import Driver, warehouse_dump
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_api")]
@@ -44,12 +45,42 @@ def published(name: str) -> Counter:
     return Counter(tuple(row) for row in list(csv.reader(io.StringIO(text)))[1:])
 
 
-def check_published(lake_root: Path, day: date) -> None:
-    """Every output of the day as computed from the day's own files."""
-    manifest = json.loads(get_lake().read_bytes("analytics", "manifest.json"))
+def check_published(lake_root: Path, day: date, folder: str = "") -> None:
+    """Every output of the day as computed from the day's own files: at the zone's root, or in
+    the folder given (a day's partition)."""
+    manifest = json.loads(get_lake().read_bytes("analytics", f"{folder}manifest.json"))
     assert manifest["run_date"] == day.isoformat()
     for name, rows in expected_outputs(lake_root, day.isoformat()).items():
-        assert published(name) == rows, f"{name} of {day}"
+        assert published(folder + name) == rows, f"{folder}{name} of {day}"
+
+
+def check_partition(lake_root: Path, day: date) -> None:
+    """The day's partition: every output of the day, and full's Parquet parts holding
+    full.csv's rows."""
+    import pyarrow.parquet as pq
+
+    folder = f"day={day.isoformat()}/"
+    check_published(lake_root, day, folder)
+    parts = get_lake().list("analytics", f"{folder}full/part-*.parquet")
+    rows = Counter(
+        tuple("" if v is None else str(v) for v in row.values())
+        for part in parts
+        for row in pq.read_table(get_lake().path("analytics", part)).to_pylist()
+    )
+    assert rows == expected_outputs(lake_root, day.isoformat())["full.csv"]
+
+
+def series() -> dict[str, dict[str, str]]:
+    text = get_lake().read_bytes("analytics", "series/daily.csv").decode("utf-8")
+    return {row["day"]: row for row in csv.DictReader(io.StringIO(text))}
+
+
+def opened_versions(lake_root: Path, before: date | None, day: date) -> int:
+    """Student versions the day's load opens, from the two days' exports: students new on the
+    day, and students whose state, city, university or course differs from the day before."""
+    now = students_flat(lake_root / "transactional" / day.isoformat())
+    then = students_flat(lake_root / "transactional" / before.isoformat()) if before else {}
+    return sum(1 for sid, flat in now.items() if then.get(sid) != flat)
 
 
 def move_students(lake_root: Path, day: date) -> int:
@@ -64,22 +95,45 @@ def move_students(lake_root: Path, day: date) -> int:
     return len(students[::3])
 
 
-@pytest.mark.parametrize("database_url", ["server"], indirect=True)
-def test_a_past_day_run_again_after_a_later_one_publishes_its_own_states(
+@pytest.mark.parametrize("database_url", ["embedded", "server"], indirect=True)
+def test_a_past_day_reprocessed_after_a_later_one_rewrites_its_partition_only(
     database_url: str, isolated_settings: Path
 ) -> None:
     lake_root = isolated_settings / "lake"
     for day in (D1, D2):
         generate(get_lake(), scale=0.01, seed=11, run_date=day)
-    assert move_students(lake_root, D2) > 10
+    assert move_students(lake_root, D2) > 10  # D+1 moves students to other states
     daily_pipeline(D1)
     daily_pipeline(D2)
     check_published(lake_root, D2)
-    summary = daily_pipeline(D1)  # nothing new: no merge, no replay, D1 as of D1
-    assert summary.replayed == [] and summary.merged == []
-    check_published(lake_root, D1)
+    check_partition(lake_root, D1)
+    check_partition(lake_root, D2)
+    d1_states = expected_outputs(lake_root, D1.isoformat())["states.csv"]
     d2_states = expected_outputs(lake_root, D2.isoformat())["states.csv"]
-    assert published("states.csv") != d2_states  # the day's own states, not the later day's
+    assert d1_states != d2_states
+
+    # D reprocessed: its export replaced (more students moved, on D itself), so D is loaded
+    # again, D+1 replayed after it, and D's partition recomputed from D's own states
+    assert move_students(lake_root, D1) > 10
+    summary = daily_pipeline(D1)
+    assert summary.replayed == [D2]
+    new_d1_states = expected_outputs(lake_root, D1.isoformat())["states.csv"]
+    assert new_d1_states not in (d1_states, d2_states)
+    check_partition(lake_root, D1)
+    assert published("day=2017-11-16/states.csv") == new_d1_states
+    check_partition(lake_root, D2)
+    check_published(lake_root, D2)  # the root still at D+1
+    assert published("states.csv") == d2_states
+
+    rows = series()  # one row per day, the versions each day's load opened
+    assert list(rows) == [D1.isoformat(), D2.isoformat()]
+    assert int(rows[D1.isoformat()]["new_versions_students"]) == opened_versions(
+        lake_root, None, D1
+    )
+    assert int(rows[D2.isoformat()]["new_versions_students"]) == opened_versions(lake_root, D1, D2)
+    for day in (D1, D2):
+        manifest = json.loads(get_lake().read_bytes("analytics", f"day={day}/manifest.json"))
+        assert int(rows[day.isoformat()]["page_views"]) == manifest["events"]["valid"]
 
 
 @pytest.fixture
@@ -123,7 +177,9 @@ def test_a_day_loaded_late_replays_the_later_days_and_equals_date_order(
     daily_pipeline(D3)  # the night of D2 failed: D3 loads on top of D1
     summary = daily_pipeline(D2)
     assert summary.replayed == [D3]
-    check_published(lake_root, D2)
+    for day in (D1, D2, D3):  # every day's partition as of its own day
+        check_partition(lake_root, day)
+    check_published(lake_root, D3)  # the root at the latest day
     with postgres.connect() as conn:
         assert warehouse_dump(conn) == reference
         days = postgres.fetch_all(conn, "select run_date from meta.warehouse_days order by 1")

@@ -129,7 +129,11 @@ def test_output_folder_holds_the_outputs_quarantine_report_and_manifest(
         "manifest.json", "malformed-events.jsonl", "events.jsonl", "validation.json",
     }  # fmt: skip
     assert set(_files(folder)) == want
-    assert {p.name for p in folder.iterdir() if p.is_dir()} == {"validated"}
+    assert {p.name for p in folder.iterdir() if p.is_dir()} == {"validated", "full"}
+    parts = sorted(p.name for p in (folder / "full").glob("part-*.parquet"))
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    assert manifest["parquet"]["rows"] == analytics_run["full"]["rows"]
+    assert len(manifest["parquet"]["files"]) == len(parts) > 0
 
 
 def test_a_second_run_writes_identical_bytes(

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -22,6 +23,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from tasks.analytics.job import OUTPUTS, main, run_job
+from tasks.analytics.manifest import partition
 from tasks.analytics.publish import publish_files
 from tasks.entities import ENTITIES
 from tasks.errors import ConfigError
@@ -35,8 +37,10 @@ from tasks.warehouse.merge import DIMENSIONS, run_merge_step
 from tests.conftest import IN_CI
 from tests.integration.analytics_day import (
     EVENT_LINES,
+    FULL_HEADER,
     MALFORMED_LINES,
     STUDENTS,
+    cell,
     expected_day,
     local,
 )
@@ -175,6 +179,33 @@ def test_publish_writes_every_file_then_the_manifest_last(
         assert hashlib.sha256(lake.read_bytes("analytics", name)).hexdigest() == entry["sha256"]
     quarantined = lake.read_bytes("quarantine", "2017-11-16/malformed-events.jsonl")
     assert hashlib.sha256(quarantined).hexdigest() == manifest["malformed_sample"]["sha256"]
+
+
+def test_a_day_partition_holds_every_output_full_as_parquet_and_its_manifest_last(
+    analytics_run: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as pq
+
+    lake = RecordingLake(get_lake().url)
+    monkeypatch.setattr("tasks.analytics.publish.get_lake", lambda: lake)
+    folder = partition(DAY)
+    assert folder == "day=2017-11-16/"
+    publish_files(analytics_run, DAY, folder)
+    assert lake.published[-1] == f"analytics/{folder}manifest.json"
+    assert not lake.exists("analytics", "manifest.json")  # the root is settle_day's
+    manifest = json.loads(lake.read_bytes("analytics", f"{folder}manifest.json"))
+    for name, entry in manifest["outputs"].items():
+        data = lake.read_bytes("analytics", folder + name)
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+    parts = lake.list("analytics", f"{folder}full/*")
+    assert parts and all(re.fullmatch(rf"{folder}full/part-\d{{5}}\.parquet", p) for p in parts)
+    assert {f"{folder}full/{n}": e["bytes"] for n, e in manifest["parquet"]["files"].items()} == (
+        lake.sizes("analytics", f"{folder}full/*")
+    )
+    tables = [pq.read_table(lake.path("analytics", part)) for part in parts]
+    assert tables[0].column_names == FULL_HEADER
+    rows = [[cell(v) for v in row.values()] for t in tables for row in t.to_pylist()]
+    assert rows == expected_day(EVENT_LINES, STUDENTS)["full"][1:]  # full.csv's rows, in order
 
 
 def test_a_failed_publish_leaves_the_previous_manifest(

@@ -16,6 +16,8 @@ FILES = {"country.csv": b"country,count\nBR,3\n", "full.csv": b"a,b\n1,2\n3,4\n"
 SAMPLE = "2017-11-16/malformed-events.jsonl"
 QUARANTINED = "2017-11-16/events.jsonl"
 VALIDATED = "events/day=2017-11-16/part-00000.parquet"
+PART = "day=2017-11-16/"  # the day's partition of the analytics zone
+PARQUET = {"part-00000.parquet": b"PAR1xxPAR1", "part-00001.parquet": b"PAR1yPAR1"}
 
 
 @pytest.fixture
@@ -23,7 +25,10 @@ def lake():
     lake = get_lake()
     lake.ensure_zones()
     for name, data in FILES.items():
-        with lake.write_atomic("analytics", name) as out:
+        with lake.write_atomic("analytics", PART + name) as out:
+            out.write(data)
+    for name, data in PARQUET.items():
+        with lake.write_atomic("analytics", f"{PART}full/{name}") as out:
             out.write(data)
     with lake.write_atomic("quarantine", SAMPLE) as out:
         out.write(b"")
@@ -39,8 +44,10 @@ def lake():
         "events": {"read": 7},
         "malformed_sample": {"file": f"quarantine/{SAMPLE}", "rows": 0, "bytes": 0},
         "quarantined": {"file": f"quarantine/{QUARANTINED}", "rows": 1, "bytes": 18},
+        "parquet": {"folder": "full/", "rows": 2,
+                    "files": {n: {"bytes": len(d)} for n, d in PARQUET.items()}},
     }  # fmt: skip
-    with lake.write_atomic("analytics", "manifest.json") as out:
+    with lake.write_atomic("analytics", PART + "manifest.json") as out:
         out.write(json.dumps(manifest).encode())
     return lake
 
@@ -56,7 +63,9 @@ def test_other_inputs_or_another_day_run_the_job(lake) -> None:
     assert published_for(lake, date(2017, 11, 17), "abc") is None
 
 
-@pytest.mark.parametrize("gone", ["full.csv", "sample", "quarantined", "validated"])
+@pytest.mark.parametrize(
+    "gone", ["full.csv", "sample", "quarantined", "validated", "full/part-00001.parquet"]
+)
 def test_a_missing_file_runs_the_job(lake, gone: str) -> None:
     if gone == "sample":
         lake.remove("quarantine", SAMPLE)
@@ -65,12 +74,28 @@ def test_a_missing_file_runs_the_job(lake, gone: str) -> None:
     elif gone == "validated":  # the validated events of the day are an output too
         lake.remove("validated", VALIDATED)
     else:
-        lake.remove("analytics", gone)
+        lake.remove("analytics", PART + gone)
+    assert published_for(lake, DAY, "abc") is None
+
+
+def test_the_root_alone_does_not_count(lake) -> None:
+    """A root holding the day (an older lake, or the day copied up) is not the partition."""
+    for name in [*FILES, "manifest.json"]:
+        lake.copy("analytics", PART + name, "analytics", name)
+    lake.remove("analytics", PART + "manifest.json")
+    assert published_for(lake, DAY, "abc") is None
+
+
+def test_a_manifest_without_parquet_parts_runs_the_job(lake) -> None:
+    manifest = json.loads(lake.read_bytes("analytics", PART + "manifest.json"))
+    del manifest["parquet"]
+    with lake.write_atomic("analytics", PART + "manifest.json") as out:
+        out.write(json.dumps(manifest).encode())
     assert published_for(lake, DAY, "abc") is None
 
 
 def test_a_file_of_another_size_runs_the_job(lake) -> None:
-    with lake.write_atomic("analytics", "full.csv") as out:
+    with lake.write_atomic("analytics", PART + "full.csv") as out:
         out.write(FILES["full.csv"] + b"5,6\n")
     assert published_for(lake, DAY, "abc") is None
 
