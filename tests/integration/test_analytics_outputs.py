@@ -20,6 +20,7 @@ from typing import IO
 
 import psycopg
 import pytest
+from psycopg import sql
 from pyspark.sql import SparkSession
 
 from tasks.analytics.job import OUTPUTS, main, run_job
@@ -420,7 +421,7 @@ def test_the_export_reads_every_value_back_as_postgresql_holds_it(
     the CSV reader's blocks stay whole: the batches equal psycopg's own reading."""
     monkeypatch.setattr(export, "BLOCK_BYTES", 4096)  # many blocks, rows across their edges
     expected = postgres.fetch_all(migrated, EXPORT_VALUES)
-    batches = list(export._batches(migrated, EXPORT_VALUES))
+    batches = list(export._batches(migrated, sql.SQL(EXPORT_VALUES)))
     got = [tuple(row.values()) for batch in batches for row in batch.to_pylist()]
     assert len(batches) > 10 and got == expected
     assert expected[0][1] is None and expected[0][2] == ""  # the test's own guard
