@@ -1,12 +1,12 @@
 """A Spark standalone cluster on 127.0.0.1 for the tests: a master and workers started from
 pyspark's own distribution (`bin/spark-class`; pyspark ships no `sbin/`).
 
-Each worker runs in a mount namespace of its own (`unshare -m`) with a tmpfs over the folders
-it must not see (the driver's data folder: its scratch, the embedded database, Spark's
-working copies), so it stands in for another machine: whatever the job reads or writes must be
-reached by a URL on the shared folder holding the lake. The worker's own scratch lives inside
-that tmpfs, so the two workers cannot see each other's files either. Everything started is
-stopped by process id, master last, also when starting fails.
+Each worker runs in a mount namespace of its own (`unshare -m`; not as root, `unshare -r -m`)
+with a tmpfs over the folders it must not see (the driver's data folder: its scratch, the
+embedded database, Spark's working copies), so it stands in for another machine: whatever the
+job reads or writes must be reached by a URL on the shared folder holding the lake. The
+worker's own scratch lives inside that tmpfs, so the two workers cannot see each other's files
+either. Everything started is stopped by process id, master last, also when starting fails.
 """
 
 from __future__ import annotations
@@ -40,14 +40,32 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def check_unshare() -> str | None:
-    """Why a private mount namespace cannot be made here, or None when it can."""
+# a private mount namespace as root; as anyone else, inside a user namespace of their own
+UNSHARES = (
+    ["unshare", "-m", "--propagation", "private"],
+    ["unshare", "-r", "-m", "--propagation", "private"],
+)
+
+
+def unshare_prefix() -> list[str] | str:
+    """The first `unshare` command that gives a private mount namespace where tmpfs can be
+    mounted, or why none can (a string)."""
     if shutil.which("unshare") is None:
         return "util-linux's unshare is not installed"
-    done = subprocess.run(
-        ["unshare", "-m", "--propagation", "private", "true"], capture_output=True, text=True
-    )
-    return None if done.returncode == 0 else f"unshare -m fails: {done.stderr.strip()}"
+    errors = []
+    for prefix in UNSHARES:
+        probe = [*prefix, "sh", "-c", "mount -t tmpfs tmpfs /tmp"]
+        done = subprocess.run(probe, capture_output=True, text=True)
+        if done.returncode == 0:
+            return prefix
+        errors.append(f"{' '.join(prefix)}: {done.stderr.strip()}")
+    return "no private mount namespace can be made here (" + "; ".join(errors) + ")"
+
+
+def check_unshare() -> str | None:
+    """Why a private mount namespace cannot be made here, or None when it can."""
+    found = unshare_prefix()
+    return found if isinstance(found, str) else None
 
 
 @dataclass
@@ -109,6 +127,9 @@ def start_cluster(
     logs.mkdir(parents=True, exist_ok=True)
     port, web = free_port(), free_port()
     cluster = Cluster(f"spark://127.0.0.1:{port}", web, logs)
+    prefix = unshare_prefix()
+    if isinstance(prefix, str):
+        raise ClusterError(prefix)
     try:
         master = [str(SPARK_CLASS), "org.apache.spark.deploy.master.Master",
                   "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(web)]  # fmt: skip
@@ -123,7 +144,7 @@ def start_cluster(
                 f"--memory {memory} --webui-port {free_port()} --work-dir '{scratch}' "
                 f"{cluster.master_url}"
             )
-            command = ["unshare", "-m", "--propagation", "private", "sh", "-c", worker]
+            command = [*prefix, "sh", "-c", worker]
             env = _env(scratch / "local")
             cluster.processes.append(_spawn(command, logs / f"worker-{i}.log", env))
         _wait(

@@ -5,6 +5,7 @@ judged in plain Python (analytics_day.py) or labelled by hand."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,66 @@ def test_lines_that_are_not_one_object_in_utf8_are_malformed_not_guessed(
     assert [json.loads(q)["source_row"] for q in quarantined] == [1, 3, 4, 5, 6, 7, 8]
     parquet = pq.read_table(sorted(local(result["_validated"]["path"]).glob("*.parquet")))
     assert parquet.column("custom_2").to_pylist() == ["Nutrição"]  # never a garbled one
+
+
+def plain_verdicts(data: bytes) -> list[tuple[int, str]]:
+    """(line number, "valid" | "rejected" | "malformed") per non-blank line, in plain Python:
+    strict UTF-8, strict JSON (a raw control character inside a string is not JSON), one
+    object, then the critical rules."""
+    found = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip(b" \t\r"):
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            record = None
+        if not isinstance(record, dict):
+            found.append((number, "malformed"))
+        else:
+            found.append((number, "rejected" if failed_rules(record) else "valid"))
+    return found
+
+
+def test_raw_nul_bytes_and_very_long_lines_load_what_can_be_loaded(
+    spark: SparkSession, analytics_inputs: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NUL bytes in the file itself (not JSON-escaped) and lines of megabytes: each line is
+    judged alone, the lines around them load, the long ones are kept exactly."""
+    settings(monkeypatch, PDBI_REJECT_THRESHOLDS='{"events": 1.0}')
+    ok = {"at": "2017-11-16 10:00:00", "studentId_clientType": "s1@Website", "country": "us"}
+    long_page = "p" * 3_000_000
+    data = b"".join(
+        [
+            lines_of(ok),
+            b'{"at": "2017-11-16 10:01:00", "Page Name": "raw\x00nul"}\n',  # unescaped: not JSON
+            b"\x00\x00\x00\n",  # a line of NUL bytes only
+            b'{"at": "2017-11-16 10:02:00"}\x00\n',  # a NUL after the object
+            lines_of({**ok, "Page Name": long_page}),  # a valid line of 3 MB
+            b'{"at": "2017-11-16 10:03:00", "Page Name": "' + b"q" * 2_000_000 + b"\n",  # open
+            lines_of({**ok, "at": "not a time", "custom_2": "x" * 1_000_000}),  # rejected, long
+            lines_of({**ok, "Page Name": "after"}),
+        ]
+    )
+    urls = write_parts(tmp_path / "raw", {"part-00000.json": data})
+    result = job(spark, urls, analytics_inputs["students"], tmp_path / "out")
+
+    want = plain_verdicts(data)
+    assert [v for _, v in want] == ["valid", "malformed", "malformed", "malformed", "valid",
+                                    "malformed", "rejected", "valid"]  # fmt: skip
+    tally = Counter(v for _, v in want)
+    assert {k: result["_events"][k] for k in ("valid", "rejected", "malformed")} == tally
+    assert result["_events"]["read"] == len(want)
+    quarantine = local(result["_rejected"]["path"]).read_bytes()
+    quarantined = [json.loads(q) for q in quarantine.splitlines()]
+    assert [q["source_row"] for q in quarantined] == [n for n, v in want if v != "valid"]
+    by_row = {q["source_row"]: q["record"] for q in quarantined}
+    assert by_row[2] == '{"at": "2017-11-16 10:01:00", "Page Name": "raw\x00nul"}'
+    assert by_row[3] == "\x00\x00\x00"  # the exact text, NUL bytes and all
+    assert len(by_row[6]) > 2_000_000 and by_row[7]["custom_2"] == "x" * 1_000_000
+    parquet = pq.read_table(sorted(local(result["_validated"]["path"]).glob("*.parquet")))
+    pages = sorted(v or "" for v in parquet.column("page_name").to_pylist())
+    assert pages == ["", "after", long_page]
 
 
 def test_the_uniqueness_of_uuid_is_opt_in(
