@@ -110,7 +110,7 @@ DASHBOARD_READ = """
 import json
 from panel_app.events import EventsStore
 from panel_app.store import AnalyticsStore
-frame = EventsStore(AnalyticsStore(), 0).frame()
+frame = EventsStore(AnalyticsStore(), 0).filtered()  # every row: no filter, no limit
 print(json.dumps(sorted(set(frame["page_name"].astype(str)))))
 """
 
