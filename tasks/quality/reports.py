@@ -85,7 +85,7 @@ def build_data_docs(
         key = ValidationResultIdentifier(
             ExpectationSuiteIdentifier(suite),
             run,
-            source_file.rsplit("/", 1)[-1],  # the store's keys hold no slashes
+            page_name(source_file),
         )
         context.validation_results_store.set(key, _result(result, run, source_file))
         if day == run_date or page_path(pages, key, site) not in published:
@@ -94,6 +94,14 @@ def build_data_docs(
             pages.set(SiteSectionIdentifier("validations", key), "")
     context.build_data_docs(resource_identifiers=fresh)
     return site
+
+
+def page_name(source_file: str) -> str:
+    """The page's name in the site: the file's name, no slash (the store's keys hold none) and
+    no glob character (the events' `part-*.json` is `part-all.json`: an object store's
+    listing, which the site check relies on, reads `*` as a pattern)."""
+    name = source_file.rsplit("/", 1)[-1].replace("*", "all")
+    return re.sub(r"[?\[\]]", "_", name)
 
 
 def page_path(pages: HtmlSiteStore, key: ValidationResultIdentifier, site: Path) -> str:

@@ -1,5 +1,6 @@
 """The published site's check reads the index's links as a browser does: URL-encoded names
-(the events suite validates `part-*.json`, linked as `part-%2A.json`) are the lake's files."""
+(`part-%2A.json` is the file `part-*.json`) are the lake's files; and a page is never named with
+a glob character, which an object store's listing would read as a pattern."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.quality.reports import SITE, check_site
+from tasks.quality.reports import SITE, check_site, page_name
 from tasks.resources.lake import Lake
 
 pytestmark = pytest.mark.unit
@@ -31,3 +32,9 @@ def test_an_encoded_link_to_a_page_the_lake_holds_is_no_error(tmp_path: Path) ->
 def test_an_encoded_link_to_a_missing_page_is_named_decoded(tmp_path: Path) -> None:
     error, _ = check_site(site(tmp_path, []))
     assert error == f"the Data Docs index links 1 pages that are not in the lake (first: {PAGE})"
+
+
+def test_a_page_is_named_by_its_file_without_glob_characters() -> None:
+    assert page_name("transactional/2017-11-16/students.json") == "students.json"
+    assert page_name("raw/2017-11-16/part-*.json") == "part-all.json"
+    assert page_name("raw/2017-11-16/part-[1]?.json") == "part-_1__.json"
