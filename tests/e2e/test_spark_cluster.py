@@ -69,12 +69,30 @@ def drop_database(name: str) -> None:
 
 
 def published(lake_root: Path) -> dict[str, bytes]:
-    """Every file the Spark job published: the analytics zone and the events' quarantine
-    (the other quarantine files come from stage loads and name their run's load id)."""
+    """Every file the Spark job published: the analytics zone (its root, the day's partition,
+    the series) and the events' quarantine (the other quarantine files come from stage loads
+    and name their run's load id). The Parquet parts of full.csv are compared by their rows
+    (`full_rows`): how a frame is cut into part files depends on the executors."""
     quarantine = lake_root / "quarantine" / DAY.isoformat()
-    files = sorted((lake_root / "analytics").iterdir())
+    files = [p for p in sorted((lake_root / "analytics").rglob("*")) if p.is_file()]
     files += [quarantine / "events.jsonl", quarantine / "malformed-events.jsonl"]
-    return {f"{p.parent.name}/{p.name}": p.read_bytes() for p in files}
+    return {
+        p.relative_to(lake_root).as_posix(): comparable(p) for p in files if p.suffix != ".parquet"
+    }
+
+
+def comparable(path: Path) -> bytes:
+    """A file's bytes; a manifest's without the list of Parquet parts (cut by the executors)."""
+    if path.name != "manifest.json":
+        return path.read_bytes()
+    manifest = json.loads(path.read_bytes())
+    manifest.get("parquet", {}).pop("files", None)
+    return json.dumps(manifest, sort_keys=True).encode()
+
+
+def full_rows(lake_root: Path) -> list[dict]:
+    folder = lake_root / "analytics" / f"day={DAY.isoformat()}" / "full"
+    return pq.read_table(sorted(folder.glob("*.parquet"))).to_pylist()
 
 
 def validated_rows(lake_root: Path) -> list[tuple]:
@@ -134,3 +152,4 @@ def test_the_pipeline_on_a_cluster_equals_a_local_run(
     for name, data in cluster_files.items():
         assert data == local_files[name], f"{name} differs between the cluster and local runs"
     assert validated_rows(lake_root) == validated_rows(local_lake)
+    assert full_rows(lake_root) == full_rows(local_lake) and full_rows(local_lake)
