@@ -44,7 +44,7 @@ def test_zone_folders_are_found_by_name_and_created_when_missing(
 
     zones = drive_emulator.children(gdrive_lake.root)
     assert sorted(m["title"] for m in zones) == sorted(
-        ["raw", "transactional", "analytics", "temp", "quarantine", "reports"]
+        ["raw", "transactional", "analytics", "temp", "quarantine", "reports", "validated"]
     )
     assert all(m["mimeType"] == FOLDER for m in zones)
     assert [m["id"] for m in zones if m["title"] == "raw"] == [raw]
