@@ -22,10 +22,12 @@ date, not from the clock.
 from __future__ import annotations
 
 import difflib
+import io
 import json
 from pathlib import Path
 
 import psycopg
+import pyarrow.parquet as pq
 from psycopg import sql
 
 from tasks.resources.lake import Lake
@@ -72,6 +74,11 @@ def lake_state(lake: Lake, zones: tuple[str, ...] = ("analytics",)) -> State:
         for name in lake.list(zone, "**"):
             if Path(name).name.startswith("."):
                 continue  # a temporary name of an interrupted atomic write is no output
+            if name.endswith(".parquet"):  # rows, not bytes: the order of tied rows may vary
+                table = pq.read_table(io.BytesIO(lake.read_bytes(zone, name)))
+                rows = (json.dumps(r, sort_keys=True, default=str) for r in table.to_pylist())
+                state[f"{zone}/{name}"] = sorted(rows)
+                continue
             text = lake.read_bytes(zone, name).decode("utf-8", errors="backslashreplace")
             state[f"{zone}/{name}"] = text.splitlines()
     return state
