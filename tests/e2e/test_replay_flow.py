@@ -5,8 +5,8 @@ their partitions and leaves the warehouse of loading in date order; the nightly 
 catches up a missed day, and an empty export stops its day with the file and figures named.
 
 Expected outputs come from the day's own files (tests/e2e/expected.py, plain Python); the
-warehouse of loading in date order comes from the plain functions the flow's tasks wrap, run in
-date order over a second copy of the same generated days, on a database of its own.
+warehouse and analytics zone of loading in date order come from the same flow run in date order
+over a second copy of the same generated days, on a database and lake of their own.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ from tasks.lake.catch_up import CatchUpFailed
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.run_date import scheduled_day
+from tests.canonical import State, assert_same_state, lake_state
 from tests.conftest import SERVER_URL, clear_caches
 from tests.e2e.expected import expected_outputs, students_flat
-from tests.integration.replay_days import Driver, warehouse_dump
+from tests.integration.replay_days import warehouse_dump
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_api")]
 D1, D2, D3 = (date(2017, 11, d) for d in (16, 17, 18))
@@ -137,8 +138,10 @@ def test_a_past_day_reprocessed_after_a_later_one_rewrites_its_partition_only(
 
 
 @pytest.fixture
-def reference(isolated_settings: Path) -> Iterator[dict]:
-    """The warehouse of loading D1, D2, D3 in date order, from a copy of the same days."""
+def reference(isolated_settings: Path) -> Iterator[tuple[dict, State]]:
+    """Loading D1, D2, D3 in date order through the same flow, from a copy of the same days, on
+    a database, lake and data folder of its own: the warehouse, and the analytics zone (every
+    day's partition, the series, the root)."""
     lake = Lake(str(isolated_settings / "reference-lake"))
     for day in (D1, D2, D3):
         generate(lake, scale=0.01, seed=5, run_date=day)
@@ -152,23 +155,24 @@ def reference(isolated_settings: Path) -> Iterator[dict]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("PDBI_DATABASE_URL", psycopg.conninfo.make_conninfo(SERVER_URL, dbname=name))
         env.setenv("PDBI_LAKE_URL", lake.url)
+        env.setenv("PDBI_DATA_DIR", str(isolated_settings / "reference-data"))
         clear_caches()
-        with postgres.connect() as conn:
-            postgres.apply_migrations(conn)
-        driver = Driver(lake)
-        for day in (D1, D2, D3):
-            driver.run(day)
-        with postgres.connect() as conn:
-            dump = warehouse_dump(conn)
-    clear_caches()
+        try:
+            for day in (D1, D2, D3):
+                assert daily_pipeline(day).replayed == []
+            with postgres.connect() as conn:
+                dump = warehouse_dump(conn)
+            zone = lake_state(get_lake())
+        finally:
+            clear_caches()
     with psycopg.connect(SERVER_URL, autocommit=True) as admin:
         admin.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
-    yield dump
+    yield dump, zone
 
 
 @pytest.mark.parametrize("database_url", ["embedded"], indirect=True)
 def test_a_day_loaded_late_replays_the_later_days_and_equals_date_order(
-    database_url: str, isolated_settings: Path, reference: dict
+    database_url: str, isolated_settings: Path, reference: tuple[dict, State]
 ) -> None:
     lake_root = isolated_settings / "lake"
     for day in (D1, D2, D3):
@@ -180,10 +184,15 @@ def test_a_day_loaded_late_replays_the_later_days_and_equals_date_order(
     for day in (D1, D2, D3):  # every day's partition as of its own day
         check_partition(lake_root, day)
     check_published(lake_root, D3)  # the root at the latest day
+    dump, zone = reference
     with postgres.connect() as conn:
-        assert warehouse_dump(conn) == reference
+        assert warehouse_dump(conn) == dump
         days = postgres.fetch_all(conn, "select run_date from meta.warehouse_days order by 1")
     assert [d for (d,) in days] == [D1, D2, D3]
+    # the same partitions, series and root as date order, file by file (Parquet by its rows)
+    assert {f"analytics/day={d}/manifest.json" for d in (D1, D2, D3)} <= set(zone)
+    assert "analytics/series/daily.csv" in zone
+    assert_same_state(zone, lake_state(get_lake()))
 
 
 def empty_students(lake_root: Path, day: date) -> Path:

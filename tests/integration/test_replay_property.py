@@ -10,6 +10,12 @@ date order, with the export version each day was last run with, on a database of
 Runs go through tests/integration/replay_days.py: the plain functions the flow's tasks wrap,
 in the flow's order, real stage loads (GX) from real lake files, real merges and rewinds.
 
+A day's partition is the Spark job over the day's validated events and this students export,
+so equal exports give equal partitions; tests/e2e/test_replay_flow.py checks that link through
+the real flow (Spark included), comparing a late day's replay with date order file by file
+across the whole analytics zone. Spark is left out here: one job per replayed day would make
+each example minutes long.
+
 Run on both database paths, a few examples each (each example loads 6 to 20 days of 4 to 6
 records per source): the embedded one gets more examples than the server.
 """
