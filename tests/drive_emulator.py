@@ -237,16 +237,23 @@ class DriveEmulator:
         trashed: bool = False,
     ) -> str:
         """Put a file straight into the store (tests seed Drive's odd states this way)."""
-        meta = self.create({"title": title, "mimeType": mime_type}, parent)
-        self.blob(meta["id"]).write_bytes(data)
-        self.set_content(meta["id"], len(data), hashlib.md5(data).hexdigest())
+        file_id = self.new_id()
+        self.blob(file_id).write_bytes(data)
+        content = (len(data), hashlib.md5(data).hexdigest())
+        meta = self.create({"title": title, "mimeType": mime_type}, parent, file_id, content)
         if trashed:
             self.update_meta(meta["id"], {"labels": {"trashed": True}})
         return meta["id"]
 
     def create(
-        self, body: dict[str, Any], parent: str | None = None, file_id: str | None = None
+        self,
+        body: dict[str, Any],
+        parent: str | None = None,
+        file_id: str | None = None,
+        content: tuple[int, str] | None = None,
     ) -> dict[str, Any]:
+        """A new item; a file with `content` (size, md5 of its blob, already in place) appears
+        with it in one step, as Drive shows an upload only once it is whole."""
         file_id = file_id or self.new_id()
         stamp = self.stamp()
         parents = body.get("parents") or ([{"id": parent}] if parent else [])
@@ -260,6 +267,9 @@ class DriveEmulator:
             "createdDate": stamp,
             "modifiedDate": stamp,
         }
+        if content is not None:
+            meta.update(fileSize=str(content[0]), md5Checksum=content[1])
+            meta["downloadUrl"] = f"{self.api_endpoint}files/{file_id}?alt=media"
         with self.lock:
             self.files[file_id] = meta
         return dict(meta)

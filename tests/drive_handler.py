@@ -287,12 +287,14 @@ class DriveHandler(BaseHTTPRequestHandler):
 
     def upload_finish(self, upload_id: str, upload: Upload) -> None:
         emulator = self.emulator
-        meta = emulator.create(upload.body) if upload.file_id is None else None
-        file_id = upload.file_id or meta["id"]
-        if upload.file_id is not None:
-            emulator.update_meta(file_id, upload.body)
+        content = (upload.received, upload.md5.hexdigest())
+        file_id = upload.file_id or emulator.new_id()
         os.replace(upload.temp, emulator.blob(file_id))
-        emulator.set_content(file_id, upload.received, upload.md5.hexdigest())
+        if upload.file_id is None:  # listed only now, whole
+            emulator.create(upload.body, file_id=file_id, content=content)
+        else:
+            emulator.update_meta(file_id, upload.body)
+            emulator.set_content(file_id, *content)
         with emulator.lock:
             emulator.uploads.pop(upload_id, None)
         self.send_json(200, emulator.get(file_id))
@@ -305,12 +307,17 @@ class DriveHandler(BaseHTTPRequestHandler):
         if self.refuse_orphan(body):
             return None
         emulator = self.emulator
-        if file_id is None:
-            file_id = emulator.create(body)["id"]
+        content = (len(data), hashlib.md5(data).hexdigest())
+        if file_id is None:  # the blob first, then the item, whole: never listed half-made
+            file_id = emulator.new_id()
+            emulator.blob(file_id).write_bytes(data)
+            emulator.create(body, file_id=file_id, content=content)
         else:
+            temp = emulator.storage / f"update-{emulator.new_id()}"
+            temp.write_bytes(data)
             emulator.update_meta(file_id, body)
-        emulator.blob(file_id).write_bytes(data)
-        emulator.set_content(file_id, len(data), hashlib.md5(data).hexdigest())
+            os.replace(temp, emulator.blob(file_id))
+            emulator.set_content(file_id, *content)
         self.send_json(200, emulator.get(file_id))
 
     # --- OAuth token endpoint -------------------------------------------------------------
