@@ -193,22 +193,29 @@ def bench_dashboard(scale: float, lake_root: Path | None = None) -> list[dict]:
             process.wait(timeout=30)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    floor = statistics.median(times["floor"])
     rows = {"overview": manifest["events"]["read"],
             "students": manifest["outputs"]["full.csv"]["rows"]}  # fmt: skip
     return [
-        {
-            "stage": f"dashboard {name} drawn (browser)",
-            "rows": rows[name],
-            "seconds": round(statistics.median(times[name]), 3),
-            "floor": "a one-Markdown page of the same server",
-            "floor_seconds": round(floor, 3),
-            "ratio": round(statistics.median(times[name]) / floor, 2),
-            "runs": [round(t, 3) for t in times[name]],
-            "prepare_seconds": round(prepared, 1),
-        }
-        for name in ("overview", "students")
+        page_row(f"dashboard {name} drawn (browser)", rows[name], times, name, prepared)
+        for name in rows
     ]
+
+
+def page_row(
+    stage: str, rows: int, times: dict[str, list[float]], name: str, prepared: float
+) -> dict:
+    """One page's row: the median of its draws against the median of the floor page's."""
+    floor, seconds = statistics.median(times["floor"]), statistics.median(times[name])
+    return {
+        "stage": stage,
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "floor": "a one-Markdown page of the same server",
+        "floor_seconds": round(floor, 3),
+        "ratio": round(seconds / floor, 2),
+        "runs": [round(t, 3) for t in times[name]],
+        "prepare_seconds": round(prepared, 1),
+    }
 
 
 DAYS = 30
@@ -304,23 +311,21 @@ def bench_dashboard_days(scale: float, lake_root: Path | None = None) -> list[di
             process.wait(timeout=30)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    floor = statistics.median(times["floor"])
     rows = {"overview": manifest["events"]["read"],
             "students": manifest["outputs"]["full.csv"]["rows"], "trends": len(days),
             "overview, oldest day": manifest["events"]["read"]}  # fmt: skip
     return [
         {
-            "stage": f"dashboard {name} drawn, {len(days)} day partitions (browser)",
-            "rows": rows[name],
-            "seconds": round(statistics.median(times[name]), 3),
-            "floor": "a one-Markdown page of the same server",
-            "floor_seconds": round(floor, 3),
-            "ratio": round(statistics.median(times[name]) / floor, 2),
-            "runs": [round(t, 3) for t in times[name]],
+            **page_row(
+                f"dashboard {name} drawn, {len(days)} day partitions (browser)",
+                rows[name],
+                times,
+                name,
+                prepared,
+            ),
             "first_visit_seconds": round(first[name][0], 3),
-            "prepare_seconds": round(prepared, 1),
         }
-        for name in ("overview", "students", "trends", "overview, oldest day")
+        for name in rows
     ]
 
 
