@@ -6,7 +6,7 @@ own under spark-submit (see tasks/analytics/README.md):
     spark-submit tasks/analytics/job.py --run-date 2017-11-16 \\
         --events 'file:///srv/lake/raw/2017-11-16/part-*.json' \\
         --students file:///srv/lake/temp/2017-11-16/warehouse/student_flat.parquet \\
-        --out file:///srv/work/2017-11-16/analytics
+        --out file:///srv/lake/temp/2017-11-16/analytics
 
 One pass over the files: each line is parsed with the explicit schema and marked by the events
 suite's critical expectations as it is read (tasks/analytics/day.py), and that frame is
