@@ -13,8 +13,8 @@ Point a client at it with `api_endpoint` (googleapiclient's client_options) and 
 
 from __future__ import annotations
 
-import hashlib
 import itertools
+import os
 import random
 import secrets
 import shutil
@@ -27,7 +27,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tests.drive_handler import DriveHandler, Upload
+from tests.drive_handler import DriveHandler, Upload, digest
 from tests.drive_query import parse_query
 
 FOLDER = "application/vnd.google-apps.folder"
@@ -237,10 +237,8 @@ class DriveEmulator:
         trashed: bool = False,
     ) -> str:
         """Put a file straight into the store (tests seed Drive's odd states this way)."""
-        file_id = self.new_id()
-        self.blob(file_id).write_bytes(data)
-        content = (len(data), hashlib.md5(data).hexdigest())
-        meta = self.create({"title": title, "mimeType": mime_type}, parent, file_id, content)
+        body = {"title": title, "mimeType": mime_type}
+        meta = self.store(body, self.staged(data), digest(data), parent=parent)
         if trashed:
             self.update_meta(meta["id"], {"labels": {"trashed": True}})
         return meta["id"]
@@ -253,7 +251,7 @@ class DriveEmulator:
         content: tuple[int, str] | None = None,
     ) -> dict[str, Any]:
         """A new item; a file with `content` (size, md5 of its blob, already in place) appears
-        with it in one step, as Drive shows an upload only once it is whole."""
+        with it in one step (see `store`)."""
         file_id = file_id or self.new_id()
         stamp = self.stamp()
         parents = body.get("parents") or ([{"id": parent}] if parent else [])
@@ -268,8 +266,7 @@ class DriveEmulator:
             "modifiedDate": stamp,
         }
         if content is not None:
-            meta.update(fileSize=str(content[0]), md5Checksum=content[1])
-            meta["downloadUrl"] = f"{self.api_endpoint}files/{file_id}?alt=media"
+            meta.update(self._content_fields(file_id, *content))
         with self.lock:
             self.files[file_id] = meta
         return dict(meta)
@@ -277,8 +274,40 @@ class DriveEmulator:
     def set_content(self, file_id: str, size: int, md5: str) -> None:
         with self.lock:
             meta = self.files[file_id]
-            meta.update(fileSize=str(size), md5Checksum=md5, modifiedDate=self.stamp())
-            meta["downloadUrl"] = f"{self.api_endpoint}files/{file_id}?alt=media"
+            meta.update(self._content_fields(file_id, size, md5), modifiedDate=self.stamp())
+
+    def _content_fields(self, file_id: str, size: int, md5: str) -> dict[str, str]:
+        return {
+            "fileSize": str(size),
+            "md5Checksum": md5,
+            "downloadUrl": f"{self.api_endpoint}files/{file_id}?alt=media",
+        }
+
+    def staged(self, data: bytes) -> Path:
+        """Bytes in a file of the store's own, not yet any item's content (for `store`)."""
+        path = self.storage / f"staged-{self.new_id()}"
+        path.write_bytes(data)
+        return path
+
+    def store(
+        self,
+        body: dict[str, Any],
+        source: Path,
+        content: tuple[int, str],
+        file_id: str | None = None,
+        parent: str | None = None,
+    ) -> dict[str, Any]:
+        """`source` becomes the content of a new item (file_id None) or of file_id, as Drive
+        does it: a new file is listed only once whole, an existing one switches from its old
+        bytes to its new ones at once. Every write of file content goes through here."""
+        new = file_id is None
+        file_id = file_id or self.new_id()
+        os.replace(source, self.blob(file_id))
+        if new:
+            return self.create(body, parent, file_id, content)
+        self.update_meta(file_id, body)
+        self.set_content(file_id, *content)
+        return self.get(file_id) or {}
 
     def update_meta(self, file_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         with self.lock:

@@ -10,7 +10,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import os
 import re
 import socket
 import time
@@ -38,6 +37,11 @@ class Upload:
     temp: Path
     received: int = 0
     md5: Any = field(default_factory=hashlib.md5)
+
+
+def digest(data: bytes) -> tuple[int, str]:
+    """A file's content as Drive describes it: size and md5."""
+    return len(data), hashlib.md5(data).hexdigest()
 
 
 def error_body(code: int, reason: str, message: str) -> bytes:
@@ -214,11 +218,12 @@ class DriveHandler(BaseHTTPRequestHandler):
         emulator, source = self.emulator, self.emulator.get(file_id)
         body = {"mimeType": source["mimeType"], "parents": source["parents"], **self.json_body()}
         body["title"] = body.get("title") or f"Copy of {source['title']}"
-        meta = emulator.create(body)
-        if emulator.blob(file_id).exists():
-            emulator.blob(meta["id"]).write_bytes(emulator.content(file_id))
-            emulator.set_content(meta["id"], int(source["fileSize"]), source["md5Checksum"])
-        self.send_json(200, emulator.get(meta["id"]))
+        if emulator.blob(file_id).exists():  # listed only once its copied bytes are in place
+            content = (int(source["fileSize"]), source["md5Checksum"])
+            meta = emulator.store(body, emulator.staged(emulator.content(file_id)), content)
+        else:
+            meta = emulator.create(body)
+        self.send_json(200, meta)
 
     def download(self, file_id: str) -> None:
         meta, blob = self.emulator.get(file_id), self.emulator.blob(file_id)
@@ -288,16 +293,10 @@ class DriveHandler(BaseHTTPRequestHandler):
     def upload_finish(self, upload_id: str, upload: Upload) -> None:
         emulator = self.emulator
         content = (upload.received, upload.md5.hexdigest())
-        file_id = upload.file_id or emulator.new_id()
-        os.replace(upload.temp, emulator.blob(file_id))
-        if upload.file_id is None:  # listed only now, whole
-            emulator.create(upload.body, file_id=file_id, content=content)
-        else:
-            emulator.update_meta(file_id, upload.body)
-            emulator.set_content(file_id, *content)
+        meta = emulator.store(upload.body, upload.temp, content, upload.file_id)
         with emulator.lock:
             emulator.uploads.pop(upload_id, None)
-        self.send_json(200, emulator.get(file_id))
+        self.send_json(200, meta)
 
     def upload_multipart(self, file_id: str | None) -> None:
         boundary = re.search(r'boundary="?([^";]+)"?', self.headers.get("Content-Type", ""))
@@ -307,18 +306,7 @@ class DriveHandler(BaseHTTPRequestHandler):
         if self.refuse_orphan(body):
             return None
         emulator = self.emulator
-        content = (len(data), hashlib.md5(data).hexdigest())
-        if file_id is None:  # the blob first, then the item, whole: never listed half-made
-            file_id = emulator.new_id()
-            emulator.blob(file_id).write_bytes(data)
-            emulator.create(body, file_id=file_id, content=content)
-        else:
-            temp = emulator.storage / f"update-{emulator.new_id()}"
-            temp.write_bytes(data)
-            emulator.update_meta(file_id, body)
-            os.replace(temp, emulator.blob(file_id))
-            emulator.set_content(file_id, *content)
-        self.send_json(200, emulator.get(file_id))
+        self.send_json(200, emulator.store(body, emulator.staged(data), digest(data), file_id))
 
     # --- OAuth token endpoint -------------------------------------------------------------
 
