@@ -5,24 +5,41 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import flow
+from prefect.futures import wait
 from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.analytics import analyse_and_publish
 from flows.stage import load_stage
 from tasks.lake.archive import ensure_archived
+from tasks.settings import get_settings
 from tasks.warehouse.export import export_for_spark
 from tasks.warehouse.history import record_loaded, rewind_warehouse
-from tasks.warehouse.merge import DIMENSIONS, FACTS, MergeCounts, merge_step
+from tasks.warehouse.merge import DIMENSIONS, FACTS, REFERENCE, MergeCounts, merge_step
 
 
 @flow(name="merge-warehouse", flow_run_name="warehouse-{run_date}")
+def _merge_warehouse(run_date: date) -> list[MergeCounts]:
+    rewind_warehouse(run_date)
+    # the reference dimensions (clients, plans, dates) depend on no other: beside the chain
+    reference = merge_step.submit(REFERENCE, run_date)
+    try:
+        chain = [merge_step(step, run_date) for step in DIMENSIONS if step != REFERENCE]
+    finally:
+        wait([reference])  # never leave a merge running behind a failure
+    dimensions = [reference.result(), *chain]
+    facts = [merge_step.submit(step, run_date) for step in FACTS]  # independent tables
+    wait(facts)
+    return dimensions + [future.result() for future in facts]
+
+
 def merge_warehouse(run_date: date) -> list[MergeCounts]:
     """The warehouse as it was before the day (nothing to undo for a new latest day), then
-    dimensions in dependency order, then facts."""
-    rewind_warehouse(run_date)
-    dimensions = [merge_step(step, run_date) for step in DIMENSIONS]
-    facts = [merge_step(step, run_date) for step in FACTS]
-    return dimensions + facts
+    the dimensions (the lookup chain in dependency order, the reference ones beside it), then
+    the facts, each in its own transaction, at most PDBI_DB_CONCURRENCY at once. Every merge
+    started has finished before a failure is raised."""
+    runner = ThreadPoolTaskRunner(max_workers=get_settings().db_concurrency)
+    return _merge_warehouse.with_options(task_runner=runner)(run_date)
 
 
 @flow(name="replay-day", flow_run_name="replay-{day}")

@@ -147,7 +147,9 @@ class Settings(BaseSettings):
         description="Java 17+ installation for Spark; unset looks for `java` on PATH.",
     )
     run_date: date = Field(default_factory=date.today, description="The day a run processes.")
-    db_concurrency: int = Field(default=2, ge=1, description="Stage loads running at once.")
+    db_concurrency: int = Field(
+        default=2, ge=1, description="Stage loads, and warehouse merges, running at once."
+    )
     stage_chunk_rows: int = Field(
         default=100_000,
         ge=1,

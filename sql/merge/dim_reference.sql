@@ -53,11 +53,13 @@ begin
 end
 $$;
 
+-- the facts' first and last days: `union all`, as bounds need no distinct days (a `union`
+-- sorted every fact's date first: at scale 1, two million rows, half of this step's time)
 with fact_days as (
     select meta.to_timestamp_or_null(session_start_time)::date as day from stage.sessions
-    union
+    union all
     select meta.to_timestamp_or_null(payment_date)::date from stage.subscriptions
-    union
+    union all
     select meta.to_timestamp_or_null(follow_date)::date from stage.student_follow_subject
 ),
 bounds as (

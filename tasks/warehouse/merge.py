@@ -70,8 +70,9 @@ SCD_DIMENSIONS: dict[str, Dimension] = {
         stage_table="students",
     ),
 }
-DIMENSIONS = ("dim_reference", "dim_university", "dim_course", "dim_subject", "dim_student")
-FACTS = ("fct_session", "fct_subscription", "fct_follow")
+REFERENCE = "dim_reference"  # clients, plans and dates: no other dimension refers to them
+DIMENSIONS = (REFERENCE, "dim_university", "dim_course", "dim_subject", "dim_student")
+FACTS = ("fct_session", "fct_subscription", "fct_follow")  # independent of each other
 
 
 @dataclass(frozen=True)
