@@ -97,6 +97,30 @@ def test_every_row_level_check_agrees_with_gx_on_hostile_values(
     assert [name for name, count in split.items() if not count] == []
 
 
+def test_the_report_gives_example_values_where_rows_were_flagged_and_only_there(
+    analytics_run: dict, analytics_inputs: dict
+) -> None:
+    failed = "studentId_clientType is not <id>@<client>"
+    bad_keys = []
+    for lines in analytics_inputs["lines"].values():
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and failed in failed_rules(record):
+                bad_keys.append(record["studentId_clientType"])
+    shown = {}
+    for outcome in analytics_run["_validation"]["report"]["results"]:
+        config, result = outcome["expectation_config"], outcome["result"]
+        what = f"{config['type']}({config['kwargs'].get('column', '')})"
+        shown[what] = (result.get("unexpected_count"), result.get("partial_unexpected_list"))
+    flagged = {what for what, (count, _) in shown.items() if count}
+    assert BAD_KEY in flagged and any(not count for count, _ in shown.values())
+    assert {what for what, (_, examples) in shown.items() if examples} == flagged
+    assert sorted(shown[BAD_KEY][1]) == sorted(bad_keys) and len(bad_keys) == 2
+
+
 # ---------------------------------------------------------------- what happens to the lines
 
 
