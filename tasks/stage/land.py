@@ -109,7 +109,9 @@ class Spill:
 
     Compressed (zstd): JSON text shrinks about fivefold, and writing the fifth took less time
     than writing it all (measured on a million sessions: 0.4 s against 1.0 s). Read back one
-    batch at a time, so memory stays bounded by a batch whatever the file's size."""
+    batch at a time through a plain file, so memory stays bounded by a batch whatever the
+    file's size (a memory map kept every page it read resident: measured, the load's peak grew
+    by the spill's size, about 100 MB for four million sessions)."""
 
     SCHEMA = pa.schema([(ROW, pa.int64()), (RECORD, pa.string())])
     OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
@@ -134,7 +136,7 @@ class Spill:
             return {}
         wanted = pa.array(sorted(set(rows)), pa.int64())
         found: dict[int, str | None] = {}
-        with pa.memory_map(str(self.path)) as source:
+        with pa.OSFile(str(self.path)) as source:
             reader = pa.ipc.open_file(source)
             for index in range(reader.num_record_batches):
                 batch = reader.get_batch(index)
