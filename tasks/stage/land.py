@@ -19,9 +19,11 @@ holding the file in memory or reading the lake twice.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from queue import Queue
 from typing import Any
 
 import psycopg
@@ -29,13 +31,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from psycopg import sql
-from psycopg.copy import Copy, QueuedLibpqWriter
+from psycopg.copy import Copy, LibpqWriter, Writer
 
 from tasks.entities import Entity
 from tasks.resources import postgres
 from tasks.stage.parse import RECORD, ROW
 
 COPY_ROWS = 100_000  # rows per CSV block sent to COPY
+BLOCKS_IN_FLIGHT = 2  # CSV blocks rendered ahead of the one being sent
 _CSV = pa_csv.WriteOptions(include_header=False)  # nulls unquoted, strings quoted: NULL vs ''
 
 
@@ -63,9 +66,42 @@ def copy_into_landing(conn: psycopg.Connection, entity: Entity) -> Iterator[Copy
     statement = sql.SQL("copy {} ({}, source_row) from stdin (format csv)").format(
         _landing(entity), _columns(entity)
     )
-    with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
-        # a writer thread sends each block while pyarrow renders the next
+    with conn.cursor() as cur, cur.copy(statement, writer=AheadWriter(cur)) as copy:
         yield copy
+
+
+class AheadWriter(Writer):
+    """Sends COPY data from a thread while the caller renders the next block, at most
+    BLOCKS_IN_FLIGHT blocks ahead. psycopg's QueuedLibpqWriter queues up to 1,024 buffers of
+    128 kB, so a load's memory grew with the file until 128 MB were waiting (measured: a
+    stage load's peak grew by a quarter from one to four million rows)."""
+
+    def __init__(self, cursor: psycopg.Cursor) -> None:
+        self._sender = LibpqWriter(cursor)
+        self._blocks: Queue[Any] = Queue(maxsize=BLOCKS_IN_FLIGHT)
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._send, name="pdbi-copy", daemon=True)
+        self._thread.start()
+
+    def _send(self) -> None:
+        while (block := self._blocks.get()) is not None:
+            if self._failed is None:
+                try:
+                    self._sender.write(block)
+                except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+                    self._failed = exc
+
+    def write(self, data: Any) -> None:
+        if self._failed is not None:
+            raise self._failed
+        self._blocks.put(data)
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        self._blocks.put(None)
+        self._thread.join()
+        if self._failed is not None:  # as psycopg's own queued writer does
+            raise self._failed
+        self._sender.finish(exc)
 
 
 def write_batch(copy: Copy, entity: Entity, batch: pa.RecordBatch) -> None:
