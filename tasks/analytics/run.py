@@ -10,6 +10,7 @@ outputs are published from there.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -95,7 +96,9 @@ def analyse_day(
     lake = get_lake()
     places = spark_places(lake, run_date, students_name)
     prefix = f"raw/{run_date.isoformat()}/"
+    started = time.perf_counter()
     with spark_session(f"pdbi-analytics-{run_date.isoformat()}") as spark:
+        session_seconds = round(time.perf_counter() - started, 3)
         students = places.students or read_warehouse_students(
             spark, postgres.database_url(), run_date
         )
@@ -108,6 +111,7 @@ def analyse_day(
             publish_quarantine(lake, refused.result, run_date)
             record_events(refused.result, load_id, run_date, "failed")
             raise
+    result["_seconds"] = {"session": session_seconds, **result.get("_seconds", {})}
     decision = check_matches(lake, run_date, result["_matches"])
     if decision is not None:  # recorded, and shown in the events' validation result
         result["_guards"] = [decision.as_meta()]
@@ -226,6 +230,7 @@ def run_analytics(
     logger.info("spark outputs: %s", {k: v.get("rows") for k, v in outputs.items() if "rows" in v})
     events = outputs["_events"]
     logger.info("events: %s", events)
+    logger.info("spark seconds by step: %s", outputs.get("_seconds", {}))
     for guard in outputs.get("_guards", []):
         logger.warning(
             "%s. Accepted: %s is in PDBI_ACCEPT_DAYS (recorded in meta.guard_decisions)",
