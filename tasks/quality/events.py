@@ -157,8 +157,7 @@ def report(result: ExpectationSuiteValidationResult) -> dict[str, Any]:
 def broken(result: ExpectationSuiteValidationResult) -> list[str]:
     """Expectations GX could not evaluate: a suite that cannot run is no verdict."""
     return [
-        f"{label(r.expectation_config.type, r.expectation_config.kwargs)} raised "
-        f"{r.exception_info.get('exception_message')}"
+        f"{_label_of(r)} raised {r.exception_info.get('exception_message')}"
         for r in result.results
         if r.exception_info.get("raised_exception")
     ]

@@ -73,8 +73,8 @@ def copy_into_landing(conn: psycopg.Connection, entity: Entity) -> Iterator[Copy
 class AheadWriter(Writer):
     """Sends COPY data from a thread while the caller renders the next block, at most
     BLOCKS_IN_FLIGHT blocks ahead. psycopg's QueuedLibpqWriter queues up to 1,024 buffers of
-    128 kB, so a load's memory grew with the file until 128 MB were waiting (measured: a
-    stage load's peak grew by a quarter from one to four million rows)."""
+    128 kB, so up to 128 MB could wait, more of it the longer the file (measured, landing one
+    then four million sessions: the peak grew by 114 MB with it, by 90 MB with this writer)."""
 
     def __init__(self, cursor: psycopg.Cursor) -> None:
         self._sender = LibpqWriter(cursor)

@@ -18,6 +18,7 @@ from pyspark.sql import SparkSession
 from tasks.analytics.day import EVENT_COLUMNS
 from tasks.analytics.job import EventsRefused, run_job
 from tasks.analytics.run import record_events
+from tasks.quality.validate import label
 from tasks.resources import postgres
 from tasks.resources.spark_work import as_url
 from tasks.settings import get_settings
@@ -113,8 +114,10 @@ def test_the_report_gives_example_values_where_rows_were_flagged_and_only_there(
     shown = {}
     for outcome in analytics_run["_validation"]["report"]["results"]:
         config, result = outcome["expectation_config"], outcome["result"]
-        what = f"{config['type']}({config['kwargs'].get('column', '')})"
-        shown[what] = (result.get("unexpected_count"), result.get("partial_unexpected_list"))
+        shown[label(config["type"], config["kwargs"])] = (
+            result.get("unexpected_count"),
+            result.get("partial_unexpected_list"),
+        )
     flagged = {what for what, (count, _) in shown.items() if count}
     assert BAD_KEY in flagged and any(not count for count, _ in shown.values())
     assert {what for what, (_, examples) in shown.items() if examples} == flagged
