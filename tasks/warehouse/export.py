@@ -6,6 +6,7 @@ a unix socket only. With PDBI_JDBC_JAR set, Spark reads the same query by JDBC i
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Iterator
 from datetime import date
@@ -28,6 +29,7 @@ from tasks.settings import get_settings
 STUDENT_COLUMNS = ("student_id", "state", "city", "university", "course")
 STUDENT_SCHEMA = pa.schema([(name, pa.string()) for name in STUDENT_COLUMNS])
 BLOCK_BYTES = 8 << 20  # a block of CSV at a time, about 100,000 students
+STATE_KEY = b"pdbi.warehouse_state"  # the export's Parquet metadata: what it was made from
 
 
 class _CopyReader(io.RawIOBase):
@@ -77,23 +79,71 @@ def _batches(conn: psycopg.Connection, query: sql.Composable) -> Iterator[pa.Rec
             yield from reader
 
 
-def export_students(conn: psycopg.Connection, lake: Lake, zone: str, name: str, as_of: date) -> int:
+def warehouse_state(conn: psycopg.Connection, as_of: date) -> str:
+    """A digest of what the students as of a day are made from: the days dw holds and the
+    loads that wrote them, the migrations, the export's query and the day. Read before the
+    export: a merge committing in between makes the file newer than its label, never older,
+    so the next run exports again."""
+    state = postgres.fetch_all(conn, read_sql("meta/warehouse_state.sql"))[0][0] or ""
+    parts = (
+        state,
+        read_sql("export/student_flat_as_of.sql"),
+        ",".join(STUDENT_COLUMNS),
+        str(as_of),
+    )
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def exported_state(lake: Lake, zone: str, name: str) -> str | None:
+    """The warehouse state an export in the lake was made from (its Parquet footer), or None
+    when there is no such file or it carries none."""
+    if not lake.exists(zone, name):
+        return None
+    try:
+        with lake.open(zone, name) as source:
+            metadata = pq.read_metadata(source).metadata or {}
+    except (OSError, pa.ArrowException):  # a truncated or foreign file: export again
+        return None
+    return metadata.get(STATE_KEY, b"").decode() or None
+
+
+def export_students(
+    conn: psycopg.Connection,
+    lake: Lake,
+    zone: str,
+    name: str,
+    as_of: date,
+    state: str | None = None,
+) -> int:
     """Write the students as of a day to a Parquet file in the lake, streaming; returns rows
-    written (none is an empty file with the columns). The day is composed into
-    sql/export/student_flat_as_of.sql as a literal: COPY cannot bind parameters."""
+    written (none is an empty file with the columns). `state` (warehouse_state) goes into
+    the file's metadata. The day is composed into sql/export/student_flat_as_of.sql as a
+    literal: COPY cannot bind parameters."""
     written = 0
     query = sql.SQL(read_sql("export/student_flat_as_of.sql")).format(  # type: ignore[arg-type]
         as_of=sql.Literal(as_of)
     )
-    with lake.write_atomic(zone, name) as out, pq.ParquetWriter(out, STUDENT_SCHEMA) as writer:
+    schema = STUDENT_SCHEMA.with_metadata({STATE_KEY: state.encode()} if state else None)
+    with lake.write_atomic(zone, name) as out, pq.ParquetWriter(out, schema) as writer:
         for batch in _batches(conn, query):
-            writer.write_batch(batch)
+            writer.write_batch(batch)  # the same columns: the metadata is the file's
             written += batch.num_rows
     return written
 
 
 def students_export_name(run_date: date) -> str:
     return f"{run_date.isoformat()}/warehouse/student_flat.parquet"
+
+
+def export_day(conn: psycopg.Connection, lake: Lake, run_date: date) -> int | None:
+    """The students as of run_date at temp/<students_export_name>; returns the rows written,
+    or None when the file there was made from the same warehouse state and is kept (a rerun
+    with nothing new): like the outputs, compared by content, not by clock."""
+    name = students_export_name(run_date)
+    state = warehouse_state(conn, run_date)
+    if exported_state(lake, "temp", name) == state:
+        return None
+    return export_students(conn, lake, "temp", name, run_date, state)
 
 
 @task(
@@ -115,6 +165,11 @@ def export_for_spark(run_date: date) -> str | None:
         return None
     name = students_export_name(run_date)
     with postgres.connect() as conn:
-        rows = export_students(conn, get_lake(), "temp", name, run_date)
-    get_run_logger().info("exported %d students as of %s to temp/%s", rows, run_date, name)
+        rows = export_day(conn, get_lake(), run_date)
+    if rows is None:
+        get_run_logger().info(
+            "temp/%s: the warehouse has not changed since it was written, kept", name
+        )
+    else:
+        get_run_logger().info("exported %d students as of %s to temp/%s", rows, run_date, name)
     return name

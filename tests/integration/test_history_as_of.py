@@ -26,7 +26,7 @@ from tasks.lake.catch_up import missed_days
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.run_lock import RunLocked, day_locks, run_lock, warehouse_lock
-from tasks.warehouse.export import export_students
+from tasks.warehouse.export import export_day, export_students, students_export_name
 from tests.integration.replay_days import D1, D2, D3, D4, DAYS, Driver, exported, exports, write_day
 
 pytestmark = pytest.mark.integration
@@ -34,7 +34,10 @@ pytestmark = pytest.mark.integration
 
 def students_of(day: date) -> list[tuple]:
     """(student_id, state, city, university, course) from the day's own files."""
-    files = exports(day)
+    return students_in(exports(day))
+
+
+def students_in(files: dict[str, list[dict]]) -> list[tuple]:
     universities = {u["Id"]: u["Name"] for u in files["universities.json"]}
     courses = {c["Id"]: c["Name"] for c in files["courses.json"]}
     return sorted(
@@ -80,6 +83,35 @@ def test_a_past_day_exported_again_later_gives_what_it_gave_then(loaded: Driver)
 def exported_name(lake: Lake, name: str) -> list[tuple]:
     table = pq.read_table(io.BytesIO(lake.read_bytes("temp", name)))
     return [tuple(row.values()) for row in table.to_pylist()]
+
+
+def test_the_export_is_kept_while_dw_is_unchanged_and_made_again_when_it_changes(
+    loaded: Driver,
+) -> None:
+    """A rerun with nothing new keeps the file (same bytes, same mtime); a file that is not an
+    export of this state is replaced; a day whose students changed is exported again, with
+    the rows its corrected file gives (computed here from that file)."""
+    lake, name = loaded.lake, students_export_name(D4)
+    before = (lake.read_bytes("temp", name), lake.fs.info(lake.path("temp", name))["mtime"])
+    with postgres.connect() as conn:
+        assert export_day(conn, lake, D4) is None
+    assert (lake.read_bytes("temp", name), lake.fs.info(lake.path("temp", name))["mtime"]) == before
+
+    with lake.write_atomic("temp", name) as out:  # a truncated file: no state, exported again
+        out.write(before[0][: len(before[0]) // 2])
+    with postgres.connect() as conn:
+        assert export_day(conn, lake, D4) == len(students_of(D4))
+    assert exported(lake, D4) == students_of(D4)
+
+    files = exports(D4)
+    moved = files["students.json"][0]
+    moved["City"] = f"{moved['City']} (moved)"
+    with lake.write_atomic("transactional", f"{D4.isoformat()}/students.json") as out:
+        out.write(json.dumps(files["students.json"], ensure_ascii=False).encode("utf-8"))
+    loaded.run(D4)  # merges the corrected day, then exports as the flow does
+    expected = students_in(files)
+    assert expected != students_of(D4)  # the change shows in the rows: the test can fail
+    assert exported(lake, D4) == expected
 
 
 def test_an_empty_warehouse_exports_an_empty_file(migrated: psycopg.Connection) -> None:
