@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from collections.abc import Iterator
 from datetime import date
 
@@ -29,7 +30,6 @@ from tasks.settings import get_settings
 STUDENT_COLUMNS = ("student_id", "state", "city", "university", "course")
 STUDENT_SCHEMA = pa.schema([(name, pa.string()) for name in STUDENT_COLUMNS])
 BLOCK_BYTES = 8 << 20  # a block of CSV at a time, about 100,000 students
-STATE_KEY = b"pdbi.warehouse_state"  # the export's Parquet metadata: what it was made from
 
 
 class _CopyReader(io.RawIOBase):
@@ -94,39 +94,39 @@ def warehouse_state(conn: psycopg.Connection, as_of: date) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
+def state_name(name: str) -> str:
+    """Beside the export, not in it: the Parquet bytes stay a function of the rows alone, so
+    two warehouses holding the same students give the same file (and the same outputs'
+    inputs digest)."""
+    return f"{name.removesuffix('.parquet')}.state.json"
+
+
 def exported_state(lake: Lake, zone: str, name: str) -> str | None:
-    """The warehouse state an export in the lake was made from (its Parquet footer), or None
-    when there is no such file or it carries none."""
-    if not lake.exists(zone, name):
+    """The warehouse state the export in the lake was made from, or None when there is no
+    export, no record of its state, or the file is no longer the one recorded."""
+    record_name = state_name(name)
+    if not (lake.exists(zone, name) and lake.exists(zone, record_name)):
         return None
     try:
-        with lake.open(zone, name) as source:
-            metadata = pq.read_metadata(source).metadata or {}
-    except (OSError, pa.ArrowException):  # a truncated or foreign file: export again
+        record = json.loads(lake.read_bytes(zone, record_name))
+    except ValueError:
         return None
-    return metadata.get(STATE_KEY, b"").decode() or None
+    if record.get("fingerprint") != list(lake.fingerprint(zone, name)):
+        return None  # replaced or truncated since: export again
+    return record.get("state")
 
 
-def export_students(
-    conn: psycopg.Connection,
-    lake: Lake,
-    zone: str,
-    name: str,
-    as_of: date,
-    state: str | None = None,
-) -> int:
+def export_students(conn: psycopg.Connection, lake: Lake, zone: str, name: str, as_of: date) -> int:
     """Write the students as of a day to a Parquet file in the lake, streaming; returns rows
-    written (none is an empty file with the columns). `state` (warehouse_state) goes into
-    the file's metadata. The day is composed into sql/export/student_flat_as_of.sql as a
-    literal: COPY cannot bind parameters."""
+    written (none is an empty file with the columns). The day is composed into
+    sql/export/student_flat_as_of.sql as a literal: COPY cannot bind parameters."""
     written = 0
     query = sql.SQL(read_sql("export/student_flat_as_of.sql")).format(  # type: ignore[arg-type]
         as_of=sql.Literal(as_of)
     )
-    schema = STUDENT_SCHEMA.with_metadata({STATE_KEY: state.encode()} if state else None)
-    with lake.write_atomic(zone, name) as out, pq.ParquetWriter(out, schema) as writer:
+    with lake.write_atomic(zone, name) as out, pq.ParquetWriter(out, STUDENT_SCHEMA) as writer:
         for batch in _batches(conn, query):
-            writer.write_batch(batch)  # the same columns: the metadata is the file's
+            writer.write_batch(batch)
             written += batch.num_rows
     return written
 
@@ -143,7 +143,11 @@ def export_day(conn: psycopg.Connection, lake: Lake, run_date: date) -> int | No
     state = warehouse_state(conn, run_date)
     if exported_state(lake, "temp", name) == state:
         return None
-    return export_students(conn, lake, "temp", name, run_date, state)
+    rows = export_students(conn, lake, "temp", name, run_date)
+    record = {"state": state, "fingerprint": list(lake.fingerprint("temp", name))}
+    with lake.write_atomic("temp", state_name(name)) as out:  # after the file it describes
+        out.write(json.dumps(record).encode("utf-8"))
+    return rows
 
 
 @task(
