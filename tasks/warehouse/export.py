@@ -111,6 +111,8 @@ def exported_state(lake: Lake, zone: str, name: str) -> str | None:
         record = json.loads(lake.read_bytes(zone, record_name))
     except ValueError:
         return None
+    if not isinstance(record, dict):  # not a record this module wrote: export again
+        return None
     if record.get("fingerprint") != list(lake.fingerprint(zone, name)):
         return None  # replaced or truncated since: export again
     return record.get("state")

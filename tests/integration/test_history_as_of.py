@@ -26,7 +26,7 @@ from tasks.lake.catch_up import missed_days
 from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.run_lock import RunLocked, day_locks, run_lock, warehouse_lock
-from tasks.warehouse.export import export_day, export_students, students_export_name
+from tasks.warehouse.export import export_day, export_students, state_name, students_export_name
 from tests.integration.replay_days import D1, D2, D3, D4, DAYS, Driver, exported, exports, write_day
 
 pytestmark = pytest.mark.integration
@@ -103,6 +103,13 @@ def test_the_export_is_kept_while_dw_is_unchanged_and_made_again_when_it_changes
     with postgres.connect() as conn:
         assert export_day(conn, lake, D4) == len(students_of(D4))
     assert lake.read_bytes("temp", name) == before[0]  # the state is kept beside, not inside
+    for damaged in (b"[]", b"not json"):  # a state record this module did not write
+        with lake.write_atomic("temp", state_name(name)) as out:
+            out.write(damaged)
+        with postgres.connect() as conn:
+            assert export_day(conn, lake, D4) == len(students_of(D4)), damaged
+        with postgres.connect() as conn:
+            assert export_day(conn, lake, D4) is None  # the record is whole again
 
     files = exports(D4)
     moved = files["students.json"][0]
