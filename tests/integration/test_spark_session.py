@@ -33,15 +33,19 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def java_arguments(pid: int) -> list[str]:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+def command_line(pid: int) -> list[str]:
+    """The process's arguments; none when it ended since it was listed."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    except OSError:
+        return []
 
 
 def test_the_driver_jvm_runs_the_parallel_collector(spark: SparkSession) -> None:
     drivers = [
-        java_arguments(pid)
-        for pid in descendants(os.getpid())
-        if "org.apache.spark.deploy.SparkSubmit" in java_arguments(pid)
+        arguments
+        for arguments in map(command_line, descendants(os.getpid()))
+        if "org.apache.spark.deploy.SparkSubmit" in arguments
     ]
     assert len(drivers) == 1, drivers
     (arguments,) = drivers
