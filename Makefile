@@ -12,6 +12,8 @@ DOCS_ASSETS := tasks/quality/docs_assets
 ASSETS_STAMP := $(DOCS_ASSETS)/node_modules/.pdbi-installed
 DAY ?= 2017-11-16
 SCALE ?= 0.01
+# pytest-xdist workers for `make test`, each a process of its own (a module's tests stay on one)
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint bench system-deps docs-assets clean-data
 
@@ -38,7 +40,7 @@ demo: $(STAMP) system-deps $(ASSETS_STAMP)
 	@echo "Open the dashboard:  $(BIN)/pdbi serve   then browse http://127.0.0.1:5006/"
 
 test: $(STAMP) system-deps $(ASSETS_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

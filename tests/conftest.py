@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -13,8 +14,19 @@ import pytest
 from psycopg import sql
 
 # Prefect reads these when first imported: keep its state out of ~/.prefect, give its
-# temporary server time to migrate on a cold machine, and send no telemetry.
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="pdbi-test-prefect-"))
+# temporary server time to migrate on a cold machine, and send no telemetry. Under
+# pytest-xdist each worker inherits the controller's environment, so each gets a home of its
+# own: two temporary servers on one SQLite file lock each other out.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _XDIST_WORKER or "PREFECT_HOME" not in os.environ:
+    _WHO = _XDIST_WORKER or "main"
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix=f"pdbi-test-prefect-{_WHO}-")
+# An xdist worker's __main__ is execnet's `python -c` bootstrap: no __file__, no __spec__.
+# pyspark.sql.connect (which GX imports) takes such a __main__ for a doctest run and calls
+# sys.exit(0). A __main__ that names an empty module is what `python -m pytest` would give.
+_MAIN = sys.modules["__main__"]
+if _XDIST_WORKER and _MAIN.__spec__ is None and not hasattr(_MAIN, "__file__"):
+    _MAIN.__file__ = str(Path(__file__).with_name("xdist_main.py"))
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 # I/O tasks read their retry delays when imported: retries in tests wait a tenth of a second.
 os.environ.setdefault("PDBI_RETRY_DELAY_SECONDS", "0.1")

@@ -1,5 +1,10 @@
-"""Integration fixtures: one local Spark session for the whole test session (start costs ~7 s),
-and one run of the analytics job over the hand-written day, shared by the analytics tests."""
+"""Integration fixtures: one local Spark session per test module, and one run of the analytics
+job over the hand-written day per module, shared by that module's tests.
+
+Per module, not per session: a flow run in the same process adopts an active session (and
+stops it when done), so a session kept alive across modules would leak its settings into the
+next module's runs and be stopped under the next module's tests. pyspark keeps one JVM per
+process, so a module's session costs a second or two to start, not the JVM's seven."""
 
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ JDBC_JAR = Path(os.environ.get("PDBI_TEST_JDBC_JAR", "/usr/share/java/postgresql
 ANALYTICS_DAY = date(2017, 11, 16)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     """A real local[2] session built by tasks.resources.spark, scratch space in a temp folder,
     with the PostgreSQL JDBC driver on its class path when the jar is installed."""
@@ -48,7 +53,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
 LENIENT = {"PDBI_REJECT_THRESHOLDS": '{"events": 0.5}'}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def analytics_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The hand-written day as two part files (a blank line in the first, which is no event,
     but counts as a line) and the warehouse's students as Parquet, as the export writes them."""
@@ -68,7 +73,7 @@ def analytics_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def analytics_run(
     spark: SparkSession, analytics_inputs: dict, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:
