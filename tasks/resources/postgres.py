@@ -38,22 +38,46 @@ def _embedded_url(pgdata: Path) -> str:
     import pgserver  # imported lazily: only the embedded path needs it
 
     pgdata.mkdir(parents=True, exist_ok=True)
+    created = not (pgdata / "PG_VERSION").exists()
     # cleanup_mode=None leaves the server running for the next command, which reuses it.
     server = pgserver.get_server(pgdata, cleanup_mode=None)
-    return server.get_uri()
+    server.ensure_postgres_running()  # the handle is kept per process: the server may have stopped
+    url = server.get_uri()
+    if _minimal_wal(url) and created:  # no one else has connected yet: restart at once
+        _pg_ctl(["-w", "restart", "-m", "fast"], pgdata)
+        server.ensure_postgres_running()
+    return url
+
+
+def _minimal_wal(url: str) -> bool:
+    """Configure the embedded server for minimal WAL (sql/embedded/wal_level.sql says why);
+    True when it must restart to take it. A server created by an earlier pdbi takes it at its
+    next start: no running command loses its connections for it."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        running, configured = conn.execute(read_sql("embedded/wal_settings.sql")).fetchone()
+        if running == "minimal":
+            return False
+        if configured != "minimal":
+            conn.execute(read_sql("embedded/max_wal_senders.sql"))
+            conn.execute(read_sql("embedded/wal_level.sql"))
+    return True
+
+
+def _pg_ctl(args: list[str], pgdata: Path) -> None:
+    import pgserver
+
+    # as root, pgserver runs the server as its own system user; pg_ctl must run as that user too
+    user = "pgserver" if os.geteuid() == 0 else None
+    # cwd: that user may not be allowed into the caller's working directory
+    pgserver.pg_ctl(args, pgdata=pgdata, user=user, cwd=pgdata)
 
 
 def stop_embedded(pgdata: Path | None = None) -> bool:
     """Stop the embedded server left running for reuse; False when none was running."""
-    import pgserver
-
     pgdata = (pgdata or get_settings().data_dir.resolve() / "pgdata").resolve()
     if not (pgdata / "postmaster.pid").exists():
         return False
-    # as root, pgserver runs the server as its own system user; pg_ctl must run as that user too
-    user = "pgserver" if os.geteuid() == 0 else None
-    # cwd: that user may not be allowed into the caller's working directory
-    pgserver.pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user, cwd=pgdata)
+    _pg_ctl(["-w", "stop", "-m", "fast"], pgdata)
     database_url.cache_clear()
     return True
 
