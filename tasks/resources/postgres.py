@@ -44,7 +44,7 @@ def _embedded_url(pgdata: Path) -> str:
     server.ensure_postgres_running()  # the handle is kept per process: the server may have stopped
     url = server.get_uri()
     if _minimal_wal(url) and created:  # no one else has connected yet: restart at once
-        _pg_ctl(["-w", "restart", "-m", "fast"], pgdata)
+        pg_ctl(["-w", "restart", "-m", "fast"], pgdata)
         server.ensure_postgres_running()
     return url
 
@@ -63,7 +63,8 @@ def _minimal_wal(url: str) -> bool:
     return True
 
 
-def _pg_ctl(args: list[str], pgdata: Path) -> None:
+def pg_ctl(args: list[str], pgdata: Path) -> None:
+    """pgserver's pg_ctl on the embedded server's folder (stop, restart), as its owner."""
     import pgserver
 
     # as root, pgserver runs the server as its own system user; pg_ctl must run as that user too
@@ -77,7 +78,7 @@ def stop_embedded(pgdata: Path | None = None) -> bool:
     pgdata = (pgdata or get_settings().data_dir.resolve() / "pgdata").resolve()
     if not (pgdata / "postmaster.pid").exists():
         return False
-    _pg_ctl(["-w", "stop", "-m", "fast"], pgdata)
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata)
     database_url.cache_clear()
     return True
 

@@ -8,7 +8,6 @@ right after a stage-style load committed rows that minimal WAL did not log.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,11 +24,6 @@ def settings_of(url: str) -> dict[str, str]:
             "select name, setting from pg_settings where name in ('wal_level', 'max_wal_senders')"
         ).fetchall()
     return dict(rows)
-
-
-def pg_ctl(args: list[str], pgdata: Path) -> None:
-    user = "pgserver" if os.geteuid() == 0 else None
-    pgserver.pg_ctl(args, pgdata=pgdata, user=user, cwd=pgdata)
 
 
 @pytest.fixture
@@ -67,7 +61,8 @@ def test_rows_loaded_without_wal_survive_a_crash(pgdata: Path) -> None:
         conn.commit()
         conn.execute("truncate loaded")
         conn.execute("insert into loaded select i, md5(i::text) from generate_series(1, 50000) i")
-    pg_ctl(["-w", "stop", "-m", "immediate"], pgdata)  # no checkpoint: recovery at the start
+    # no checkpoint: the next start recovers
+    postgres.pg_ctl(["-w", "stop", "-m", "immediate"], pgdata)
     postgres.database_url.cache_clear()
     with psycopg.connect(postgres.database_url()) as conn:
         count, total = conn.execute("select count(*), sum(id) from loaded").fetchone()

@@ -3,9 +3,9 @@ job's throughput, measured in BENCHMARKS.md), and PDBI_SPARK_CONF can still chan
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+import psutil
 import pytest
 from pyspark.sql import SparkSession
 
@@ -15,36 +15,23 @@ from tasks.settings import Settings
 pytestmark = pytest.mark.integration
 
 
-def descendants(pid: int) -> list[int]:
-    """Process ids under `pid`, read from /proc (the driver JVM is a child of spark-submit's
-    launcher, itself a child of this process)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+def command_lines() -> list[list[str]]:
+    """The arguments of every process under this one (the driver JVM is a child of
+    spark-submit's launcher, itself a child of this process); a process that ended since it
+    was listed has none."""
+    found = []
+    for process in psutil.Process().children(recursive=True):
         try:
-            text = stat.read_text()
-        except OSError:  # the process ended while we looked
+            found.append(process.cmdline())
+        except psutil.Error:
             continue
-        parents[int(stat.parent.name)] = int(text.rsplit(")", 1)[1].split()[1])
-    found, frontier = [], [pid]
-    while frontier:
-        children = [child for child, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
     return found
-
-
-def command_line(pid: int) -> list[str]:
-    """The process's arguments; none when it ended since it was listed."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
-    except OSError:
-        return []
 
 
 def test_the_driver_jvm_runs_the_parallel_collector(spark: SparkSession) -> None:
     drivers = [
         arguments
-        for arguments in map(command_line, descendants(os.getpid()))
+        for arguments in command_lines()
         if "org.apache.spark.deploy.SparkSubmit" in arguments
     ]
     assert len(drivers) == 1, drivers
