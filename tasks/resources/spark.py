@@ -3,13 +3,15 @@
 Spark is configured from Settings alone (master, memory, shuffle partitions, scratch space, the
 JDBC driver jar, PDBI_SPARK_CONF), so local, Docker and Kubernetes runs differ in settings,
 never in code. The driver JVM's own output (Spark's and Java's warnings) goes to spark.log in
-the data folder, not to the user's terminal. The session is always stopped on exit: a leaked
-driver JVM holds ~1.4 GB and the scratch folder's files. The JDBC URL of the warehouse is
+the data folder, not to the user's terminal. A session pdbi starts is always stopped on exit (a
+leaked driver JVM holds ~1.4 GB and the scratch folder's files); one it found running is left
+running. The JDBC URL of the warehouse is
 derived here from the database URL.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -36,6 +38,8 @@ from tasks.resources.lake import Lake
 from tasks.resources.postgres import mask_url, read_sql
 from tasks.resources.spark_work import as_url
 from tasks.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
 
 MIN_JAVA = 17
 PARALLEL_GC = "-XX:+UseParallelGC"  # the JVMs' collector (session_conf)
@@ -242,14 +246,50 @@ def work_root(lake: Lake, settings: Settings | None = None) -> str | None:
 
 @contextmanager
 def spark_session(app_name: str = "pdbi") -> Iterator[SparkSession]:
-    """Check Java, start Spark from settings, and always stop it, whatever happens inside."""
+    """Check Java, start Spark from settings, and always stop it, whatever happens inside.
+
+    A session already running in this process (a notebook's, a test's) is not pdbi's to
+    configure or stop: the body gets a session of its own on the same context (`newSession`:
+    its own SQL settings, so nothing set for the job leaks into the caller's), with pdbi's
+    runtime SQL settings, and the caller's session is left running. The settings only a new
+    context takes (master, memory, JVM options) are then the caller's: logged, not applied."""
     settings = get_settings()
     check_java(settings)
+    running = running_session()
+    if running is not None:
+        yield session_beside(running, session_conf(app_name, settings))
+        return
     spark = build_session(app_name, settings)
     try:
         yield spark
     finally:
         spark.stop()
+
+
+def running_session() -> SparkSession | None:
+    """The active or default session of this process, if one is running."""
+    try:
+        return SparkSession.active()
+    except PySparkRuntimeError:  # NO_ACTIVE_OR_DEFAULT_SESSION
+        return None
+
+
+def session_beside(running: SparkSession, conf: SparkConf) -> SparkSession:
+    """A new session on a running session's context, with what of `conf` a session can set."""
+    spark = running.newSession()
+    fixed = []
+    for key, value in conf.getAll():
+        if spark.conf.isModifiable(key):
+            spark.conf.set(key, value)
+        elif key != "spark.app.name" and running.sparkContext.getConf().get(key) != value:
+            fixed.append(key)
+    if fixed:
+        logger.warning(
+            "Spark was already running in this process: pdbi runs on its context, which keeps "
+            "its own %s (pdbi's settings for them apply to a Spark pdbi starts itself)",
+            ", ".join(sorted(fixed)),
+        )
+    return spark
 
 
 # --- the warehouse by JDBC -------------------------------------------------------------------
