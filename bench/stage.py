@@ -114,7 +114,7 @@ def _result_formats(name: str, common: dict[str, Any], floor: float) -> list[dic
     """GX COMPLETE with every failing row id, against GX's light format plus the SQL split, on
     one landing table in a transaction that is rolled back."""
     from tasks.entities import ENTITIES
-    from tasks.quality.split import critical_rules, split_clauses
+    from tasks.quality.split import critical_rules
     from tasks.quality.validate import validate_table
     from tasks.resources import postgres
     from tasks.resources.lake import get_lake
@@ -136,14 +136,14 @@ def _result_formats(name: str, common: dict[str, Any], floor: float) -> list[dic
         land_file(conn, entity, handle, file, lambda: lake.open(entity.zone, file), spill,
                   Clock())  # fmt: skip
         spill.close()
-        started = time.perf_counter()
-        complete = validate_table(conn, table, name, given, COMPLETE)
-        timed["complete"] = time.perf_counter() - started
-        started = time.perf_counter()
-        light = validate_table(conn, table, name, given)
-        flagged, reasons, params = split_clauses(critical_rules(name, given))
-        rejected = land.split_rejects(conn, entity, flagged, reasons, params)
-        timed["light"] = time.perf_counter() - started
+        with land.parallel_scans(conn):  # as the load does
+            started = time.perf_counter()
+            complete = validate_table(conn, table, name, given, COMPLETE)
+            timed["complete"] = time.perf_counter() - started
+            started = time.perf_counter()
+            light = validate_table(conn, table, name, given)
+            rejected = land.split_rejects(conn, entity, critical_rules(name, given))
+            timed["light"] = time.perf_counter() - started
         conn.rollback()
     assert complete.unexpected == light.unexpected  # the same counts either way
     rows = len(rejected)

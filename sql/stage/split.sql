@@ -1,10 +1,12 @@
--- split: the landing rows the suite's critical expectations reject leave the landing table,
--- each with the expectations it failed (the rest move to stage, sql/stage/move.sql).
--- grain: one row per rejected row. identifiers: {landing}; {flagged}, the critical
--- expectations' conditions joined by `or`, and {reasons}, one `case when <condition> then
--- <label> end` each, are composed by tasks/quality/split.py from the suite, values bound.
-delete from {landing}
-where {flagged}
-returning
+-- split: the landing rows the suite's critical expectations reject, each with the expectations
+-- it failed (the move leaves them out, sql/stage/move.sql). grain: one row per rejected row.
+-- identifiers: {landing}; {flagged}, the critical expectations' conditions joined by `or`, and
+-- {failed}, a bigint with bit i set when the i-th condition holds, are composed by
+-- tasks/quality/split.py from the suite, values bound. A SELECT, not a DELETE: PostgreSQL runs it
+-- with parallel workers (its conditions, regular expressions among them, are judged on every
+-- row), which it never does for a statement that writes.
+select
     source_row,
-    array_remove(array[{reasons}]::text[], null) as failed_expectations
+    {failed} as failed
+from {landing}
+where {flagged}

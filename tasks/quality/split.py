@@ -4,9 +4,10 @@ GX reports on a file in a light result format (counts per expectation); asking i
 every failing row costs a full pass per expectation and per list. Instead, each critical
 expectation becomes the condition GX's SQL engine itself evaluates for it (a NULL for
 `expect_column_values_to_not_be_null`; for the others a non-NULL value that breaks the rule, as
-GX skips NULLs), and one `DELETE ... RETURNING` takes out every row that meets any of them,
-naming the expectations each failed. The load then checks that this split and GX counted the
-same rows per expectation: the SQL here and GX's must never drift apart unnoticed.
+GX skips NULLs), and one `SELECT` finds every row that meets any of them, with the
+expectations each failed; the move to stage leaves those rows out. The load then checks that
+this split and GX counted the same rows per expectation: the SQL here and GX's must never drift
+apart unnoticed.
 
 Only row-level expectations can reject rows; a critical expectation of another kind (or with a
 `row_condition`) is refused when the suite is loaded, with the reason.
@@ -118,19 +119,32 @@ def critical_rules(name: str, given: dict[str, Any] | None = None) -> list[Rule]
     return rules
 
 
+MAX_RULES = 62  # one bit each in a bigint
+
+
 def split_clauses(rules: list[Rule]) -> tuple[sql.Composable, sql.Composable, dict[str, Any]]:
-    """(rows any rule flags, an array of each row's failed labels, the bound values)."""
+    """(rows any rule flags, a bigint of the rules each row fails (bit i: rules[i]), the bound
+    values). A number, not an array of labels: PostgreSQL sums it as it scans, and the few
+    distinct values are decoded once each (`failed_labels`)."""
     if not rules:
-        return sql.SQL("false"), sql.SQL("null::text"), {}
-    params: dict[str, Any] = {}
-    reasons = []
-    for number, rule in enumerate(rules):
-        params.update(rule.params)
-        params[f"label_{number}"] = rule.label
-        reasons.append(
-            sql.SQL("case when {} then {} end").format(
-                rule.condition, sql.Placeholder(f"label_{number}")
-            )
+        return sql.SQL("false"), sql.SQL("0::bigint"), {}
+    if len(rules) > MAX_RULES:
+        raise ConfigError(
+            f"{len(rules)} critical expectations on one source; the split handles {MAX_RULES}."
         )
+    params: dict[str, Any] = {}
+    for rule in rules:
+        params.update(rule.params)
+    failed = sql.SQL(" | ").join(
+        sql.SQL("(case when {} then {}::bigint else 0 end)").format(
+            rule.condition, sql.Literal(1 << number)
+        )
+        for number, rule in enumerate(rules)
+    )
     flagged = sql.SQL(" or ").join(sql.SQL("({})").format(r.condition) for r in rules)
-    return flagged, sql.SQL(", ").join(reasons), params
+    return flagged, failed, params
+
+
+def failed_labels(rules: list[Rule], mask: int) -> list[str]:
+    """The labels of the rules a row's mask (from `split_clauses`) says it failed."""
+    return [rule.label for number, rule in enumerate(rules) if mask >> number & 1]

@@ -5,8 +5,8 @@ written in Python). A stage load COPYs a file into its UNLOGGED landing table an
 connection to GX (tasks/resources/lent_connection.py): GX's SQL data source validates the landing
 table inside the load's transaction, so nothing is committed before the suite has spoken and no
 row leaves the database to be judged. GX reports in a light result format (counts per
-expectation, a few example values); the rows a `critical` expectation rejects are taken out of
-the landing table by SQL generated from the same expectations (tasks/quality/split.py), and the
+expectation, a few example values); the rows a `critical` expectation rejects are found by SQL
+generated from the same expectations and left out of the move (tasks/quality/split.py), and the
 load checks that both count the same rows per expectation.
 
 An expectation's `severity` says what a failure does: `critical` rejects every row it flags;

@@ -7,9 +7,10 @@ buffers for the suite's scans, the split and the move (a temporary table lives i
 slow). It is emptied for each file and before the load commits, so outside a load it is always
 empty, and no other session ever sees rows in it (they are never committed). GX reads it through
 the load's own connection. A file's landable rows are COPYed in as CSV that pyarrow renders
-block by block (no Python object per row), the rows the critical expectations reject are taken
-out (`sql/stage/split.sql`), and the rest move into stage.<source> with one INSERT ... SELECT
-(`sql/stage/move.sql`), lineage added there.
+block by block (no Python object per row), the rows the critical expectations reject are found
+by one SELECT that PostgreSQL runs with parallel workers (`sql/stage/split.sql`), and the rest
+move into stage.<source> with one INSERT ... SELECT (`sql/stage/move.sql`), lineage added
+there.
 
 Beside the COPY, each landed row's record (its JSON text) is spilled to an Arrow file in a
 scratch folder, so that the few rejected rows can be quarantined as the file held them without
@@ -34,6 +35,7 @@ from psycopg import sql
 from psycopg.copy import Copy, LibpqWriter, Writer
 
 from tasks.entities import Entity
+from tasks.quality.split import Rule, failed_labels, split_clauses
 from tasks.resources import postgres
 from tasks.stage.parse import RECORD, ROW
 
@@ -113,30 +115,50 @@ def write_batch(copy: Copy, entity: Entity, batch: pa.RecordBatch) -> None:
 
 
 def split_rejects(
-    conn: psycopg.Connection,
-    entity: Entity,
-    flagged: sql.Composable,
-    reasons: sql.Composable,
-    params: dict[str, Any],
+    conn: psycopg.Connection, entity: Entity, rules: list[Rule]
 ) -> list[tuple[int, list[str]]]:
-    """Delete the rows the critical conditions flag from the landing table; (row, reasons)."""
+    """The landing rows the critical rules flag: (row, the labels of the rules it failed)."""
+    flagged, failed, params = split_clauses(rules)
     statement = sql.SQL(postgres.read_sql("stage/split.sql")).format(
-        landing=_landing(entity), flagged=flagged, reasons=reasons
+        landing=_landing(entity), flagged=flagged, failed=failed
     )
     with conn.cursor() as cur:
         cur.execute(statement, params)
-        return [(int(row), list(found)) for row, found in cur.fetchall()]
+        found = cur.fetchall()
+    labels: dict[int, list[str]] = {}
+    for _, mask in found:
+        if mask not in labels:
+            labels[mask] = failed_labels(rules, mask)
+    return [(row, list(labels[mask])) for row, mask in found]
 
 
-def move_to_stage(conn: psycopg.Connection, entity: Entity, source: str, load_id: str) -> int:
-    """INSERT ... SELECT the landing rows left into stage.<source>; returns the rows moved."""
+@contextmanager
+def parallel_scans(conn: psycopg.Connection) -> Iterator[None]:
+    """Parallel workers for the scans of the landing table inside: GX's queries and the split
+    (sql/stage/set_scan_costs.sql says why); the planner's costs as they were afterwards.
+    Measured on a million follows: 0.46 s for the split against 0.92 s as one DELETE ...
+    RETURNING; GX's validation of 200,000 students 1.17 to 1.23 s against 1.33 to 1.61 s."""
+    before = postgres.fetch_all(conn, postgres.read_sql("stage/scan_costs.sql"))[0]
+    setting = postgres.read_sql("stage/set_scan_costs.sql")
+    conn.execute(setting, {"setup": "0", "per_tuple": "0"})
+    try:
+        yield
+    finally:
+        conn.execute(setting, {"setup": before[0], "per_tuple": before[1]})
+
+
+def move_to_stage(
+    conn: psycopg.Connection, entity: Entity, source: str, load_id: str, rejected: list[int]
+) -> int:
+    """INSERT ... SELECT the landing rows not `rejected` into stage.<source>; the rows moved."""
     statement = sql.SQL(postgres.read_sql("stage/move.sql")).format(
         stage_table=sql.Identifier("stage", entity.name),
         landing=_landing(entity),
         columns=_columns(entity),
     )
+    params = {"source_file": source, "load_id": load_id, "rejected": rejected}
     with conn.cursor() as cur:
-        cur.execute(statement, {"source_file": source, "load_id": load_id})
+        cur.execute(statement, params)
         return cur.rowcount
 
 

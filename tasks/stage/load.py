@@ -34,7 +34,7 @@ from psycopg.types.json import Jsonb
 
 from tasks.entities import SOURCES, Entity
 from tasks.errors import DataError
-from tasks.quality.split import critical_rules, split_clauses
+from tasks.quality.split import critical_rules
 from tasks.quality.validate import (
     Verdict,
     over_threshold,
@@ -150,10 +150,10 @@ def load_file(
         spill = land.Spill(scratch / "records.arrow")
         try:
             read, early = land_file(conn, entity, handle, source, reopen, spill, clock)
-            verdict = validate_table(conn, land.landing_name(entity), entity.name, given)
-            clock.tick("validate")
-            flagged, reasons, params = split_clauses(rules)
-            split = land.split_rejects(conn, entity, flagged, reasons, params)
+            with land.parallel_scans(conn):
+                verdict = validate_table(conn, land.landing_name(entity), entity.name, given)
+                clock.tick("validate")
+                split = land.split_rejects(conn, entity, rules)
             _same_counts(source, rules, split, verdict)
             records = spill.records([row for row, _ in split])
             rejects = sorted(
@@ -178,7 +178,8 @@ def load_file(
     if problem:
         where = f"quarantine/{quarantine_name(entity, run_date)}"
         raise SuiteFailed(f"{problem} The rejected rows are in {where} of the lake.", load)
-    moved = land.move_to_stage(conn, entity, source, load_id)
+    rejected = [row for row, _ in split]
+    moved = land.move_to_stage(conn, entity, source, load_id, rejected)
     clock.tick("move")
     write_rejects(conn, entity, rejects, source, load_id, run_date)
     reconcile(conn, entity, counts, load_id)
