@@ -5,7 +5,7 @@ every failing row costs a full pass per expectation and per list. Instead, each 
 expectation becomes the condition GX's SQL engine itself evaluates for it (a NULL for
 `expect_column_values_to_not_be_null`; for the others a non-NULL value that breaks the rule, as
 GX skips NULLs), and one `SELECT` finds every row that meets any of them, with the
-expectations each failed; the move to stage leaves those rows out. The load then checks that
+expectations each failed; they leave the landing table by their ctid. The load then checks that
 this split and GX counted the same rows per expectation: the SQL here and GX's must never drift
 apart unnoticed.
 

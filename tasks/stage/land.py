@@ -8,9 +8,9 @@ slow). It is emptied for each file and before the load commits, so outside a loa
 empty, and no other session ever sees rows in it (they are never committed). GX reads it through
 the load's own connection. A file's landable rows are COPYed in as CSV that pyarrow renders
 block by block (no Python object per row), the rows the critical expectations reject are found
-by one SELECT that PostgreSQL runs with parallel workers (`sql/stage/split.sql`), and the rest
-move into stage.<source> with one INSERT ... SELECT (`sql/stage/move.sql`), lineage added
-there.
+by one SELECT that PostgreSQL runs with parallel workers (`sql/stage/split.sql`) and taken out by
+their ctid, and the rest move into stage.<source> with one INSERT ... SELECT
+(`sql/stage/move.sql`), lineage added there.
 
 Beside the COPY, each landed row's record (its JSON text) is spilled to an Arrow file in a
 scratch folder, so that the few rejected rows can be quarantined as the file held them without
@@ -117,19 +117,26 @@ def write_batch(copy: Copy, entity: Entity, batch: pa.RecordBatch) -> None:
 def split_rejects(
     conn: psycopg.Connection, entity: Entity, rules: list[Rule]
 ) -> list[tuple[int, list[str]]]:
-    """The landing rows the critical rules flag: (row, the labels of the rules it failed)."""
+    """Take the rows the critical rules flag out of the landing table: (row, the labels of the
+    rules it failed). Found by a SELECT (parallel under `parallel_scans`), removed by ctid."""
     flagged, failed, params = split_clauses(rules)
-    statement = sql.SQL(postgres.read_sql("stage/split.sql")).format(
-        landing=_landing(entity), flagged=flagged, failed=failed
+    landing = _landing(entity)
+    find = sql.SQL(postgres.read_sql("stage/split.sql")).format(
+        landing=landing, flagged=flagged, failed=failed
     )
+    remove = sql.SQL(postgres.read_sql("stage/split_remove.sql")).format(landing=landing)
     with conn.cursor() as cur:
-        cur.execute(statement, params)
+        cur.execute(find, params)
         found = cur.fetchall()
+        if found:
+            cur.execute(remove, {"tids": [tid for tid, _, _ in found]})
+            if cur.rowcount != len(found):
+                raise RuntimeError(f"the split found {len(found)} rows but removed {cur.rowcount}")
     labels: dict[int, list[str]] = {}
-    for _, mask in found:
+    for _, _, mask in found:
         if mask not in labels:
             labels[mask] = failed_labels(rules, mask)
-    return [(row, list(labels[mask])) for row, mask in found]
+    return [(row, list(labels[mask])) for _, row, mask in found]
 
 
 @contextmanager
@@ -147,18 +154,15 @@ def parallel_scans(conn: psycopg.Connection) -> Iterator[None]:
         conn.execute(setting, {"setup": before[0], "per_tuple": before[1]})
 
 
-def move_to_stage(
-    conn: psycopg.Connection, entity: Entity, source: str, load_id: str, rejected: list[int]
-) -> int:
-    """INSERT ... SELECT the landing rows not `rejected` into stage.<source>; the rows moved."""
+def move_to_stage(conn: psycopg.Connection, entity: Entity, source: str, load_id: str) -> int:
+    """INSERT ... SELECT the landing rows left into stage.<source>; returns the rows moved."""
     statement = sql.SQL(postgres.read_sql("stage/move.sql")).format(
         stage_table=sql.Identifier("stage", entity.name),
         landing=_landing(entity),
         columns=_columns(entity),
     )
-    params = {"source_file": source, "load_id": load_id, "rejected": rejected}
     with conn.cursor() as cur:
-        cur.execute(statement, params)
+        cur.execute(statement, {"source_file": source, "load_id": load_id})
         return cur.rowcount
 
 

@@ -178,8 +178,7 @@ def load_file(
     if problem:
         where = f"quarantine/{quarantine_name(entity, run_date)}"
         raise SuiteFailed(f"{problem} The rejected rows are in {where} of the lake.", load)
-    rejected = [row for row, _ in split]
-    moved = land.move_to_stage(conn, entity, source, load_id, rejected)
+    moved = land.move_to_stage(conn, entity, source, load_id)
     clock.tick("move")
     write_rejects(conn, entity, rejects, source, load_id, run_date)
     reconcile(conn, entity, counts, load_id)
