@@ -124,8 +124,8 @@ MAX_RULES = 62  # one bit each in a bigint
 
 def split_clauses(rules: list[Rule]) -> tuple[sql.Composable, sql.Composable, dict[str, Any]]:
     """(rows any rule flags, a bigint of the rules each row fails (bit i: rules[i]), the bound
-    values). A number, not an array of labels: PostgreSQL sums it as it scans, and the few
-    distinct values are decoded once each (`failed_labels`)."""
+    values). A number, not an array of labels: no text array per row to build and send, and
+    the few distinct values are decoded once each (`failed_labels`)."""
     if not rules:
         return sql.SQL("false"), sql.SQL("0::bigint"), {}
     if len(rules) > MAX_RULES:

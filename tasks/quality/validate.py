@@ -6,8 +6,8 @@ connection to GX (tasks/resources/lent_connection.py): GX's SQL data source vali
 table inside the load's transaction, so nothing is committed before the suite has spoken and no
 row leaves the database to be judged. GX reports in a light result format (counts per
 expectation, a few example values); the rows a `critical` expectation rejects are found by SQL
-generated from the same expectations and taken out before the move (tasks/quality/split.py), and the
-load checks that both count the same rows per expectation.
+generated from the same expectations and taken out before the move (tasks/quality/split.py),
+and the load checks that both count the same rows per expectation.
 
 An expectation's `severity` says what a failure does: `critical` rejects every row it flags;
 `warning` and `info` are measured and reported (Data Docs, meta.validation_results) but the rows

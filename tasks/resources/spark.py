@@ -5,8 +5,7 @@ JDBC driver jar, PDBI_SPARK_CONF), so local, Docker and Kubernetes runs differ i
 never in code. The driver JVM's own output (Spark's and Java's warnings) goes to spark.log in
 the data folder, not to the user's terminal. A session pdbi starts is always stopped on exit (a
 leaked driver JVM holds ~1.4 GB and the scratch folder's files); one it found running is left
-running. The JDBC URL of the warehouse is
-derived here from the database URL.
+running. The JDBC URL of the warehouse is derived here from the database URL.
 """
 
 from __future__ import annotations
@@ -277,11 +276,12 @@ def running_session() -> SparkSession | None:
 def session_beside(running: SparkSession, conf: SparkConf) -> SparkSession:
     """A new session on a running session's context, with what of `conf` a session can set."""
     spark = running.newSession()
+    context = running.sparkContext.getConf()  # a copy, taken from the JVM once
     fixed = []
     for key, value in conf.getAll():
         if spark.conf.isModifiable(key):
             spark.conf.set(key, value)
-        elif key != "spark.app.name" and running.sparkContext.getConf().get(key) != value:
+        elif key != "spark.app.name" and context.get(key) != value:
             fixed.append(key)
     if fixed:
         logger.warning(
