@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from playwright.sync_api import expect
 
 from bench.chromium import CHROMIUM, CHROMIUM_ARGS
 from tasks.entities import SOURCES
@@ -209,6 +210,8 @@ def test_the_pipeline_page_shows_the_run_without_a_prefect_api(served: str, brow
         page.goto(served + "pipeline")
         page.get_by_text("From the warehouse (meta.pipeline_runs).").wait_for(timeout=30_000)
         row = page.locator("table.panel-df tbody tr").first
+        # the caption can show before the table's rows are filled in: wait for the row itself
+        expect(row).to_contain_text(f"daily-{DAY}", timeout=30_000)
         assert f"daily-{DAY}" in row.inner_text() and "✔ Completed" in row.inner_text()
     finally:
         context.close()
