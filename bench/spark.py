@@ -26,12 +26,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
 from tasks.analytics import day as days
 from tasks.analytics import outputs
-from tasks.analytics.job import ORIGINAL_OUTPUTS, run_job
+from tasks.analytics.job import CACHED, ORIGINAL_OUTPUTS, run_job
 from tasks.generator.day import generate
 from tasks.quality import events as suite
 from tasks.resources.lake import Lake
@@ -160,7 +159,7 @@ def split_seconds(spark, urls: list[str]) -> float:
     critical = suite.critical_checks(found)
 
     def read_and_count(checks: dict, critical: dict) -> float:
-        day = days.read_day(spark, urls, critical).persist(StorageLevel.MEMORY_AND_DISK)
+        day = days.read_day(spark, urls, critical).persist(CACHED)
         try:
             return _timed(lambda: days.count_day(day, checks, critical))[0]
         finally:

@@ -70,14 +70,20 @@ def read_lines(spark: SparkSession, paths: list[str]) -> DataFrame:
         F.col("value").alias("line"),
         F.from_json(F.col("value"), RAW_SCHEMA, options).alias("record"),
     )
-    text = F.btrim(F.col("line"), F.lit(" \t"))
-    blank = text == ""
-    record = F.col("record")
+    line, record = F.col("line"), F.col("record")
+    # Trimming copies the line (about 800 bytes), and Spark trimmed each line three times:
+    # 2.7 s of a 9 s read of one million events. A line that starts with "{" and ends with
+    # "}", as nearly all do, is judged without it; `when` evaluates its branch only when the
+    # condition asks for it.
+    bare = line.startswith("{") & line.endswith("}")
+    text = F.btrim(line, F.lit(" \t"))
+    blank = F.when(line.startswith("{"), F.lit(False)).otherwise(text == "")
     # one JSON object: Spark's parser stops after the first value, so trailing text is caught
     # here; bytes that are not UTF-8 would be read as U+FFFD, garbled, so they are malformed.
     # Judged once per line, in a projection of its own: written inline in every column's
-    # `when`, the line would be trimmed and checked once per column (about forty times).
-    shaped = text.startswith("{") & text.endswith("}") & F.is_valid_utf8(F.col("line"))
+    # `when`, the line would be checked once per column (about forty times).
+    trimmed_shape = text.startswith("{") & text.endswith("}")
+    shaped = F.when(bare, F.lit(True)).otherwise(trimmed_shape) & F.is_valid_utf8(line)
     judged = lines.select(
         *LINEAGE,
         "line",

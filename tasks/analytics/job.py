@@ -65,6 +65,10 @@ NEW_OUTPUTS = (
     "states", "hours", "clients", "categories", "universities", "courses", "active_students",
 )  # fmt: skip
 OUTPUTS = ORIGINAL_OUTPUTS + NEW_OUTPUTS
+# Deserialized: PySpark's MEMORY_AND_DISK stores each cached batch serialized, to be
+# deserialized at every scan (the day is scanned about ten times); 1 to 4 s less on one
+# million events, for about as much memory (BENCHMARKS.md).
+CACHED = StorageLevel.MEMORY_AND_DISK_DESER
 SAMPLE_LIMIT = 100  # malformed lines kept in the sample; all of them are counted
 REFUSED_LIMIT = 1000  # rejected lines kept when a day is refused over its threshold
 
@@ -280,8 +284,8 @@ def run_job(
     # view times are wall clock as written: no zone may shift them (or hit a DST gap)
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     critical = suite.critical_checks(found)
-    day = days.read_day(spark, list(event_paths), critical).persist(StorageLevel.MEMORY_AND_DISK)
-    known = read_students(spark, students).persist(StorageLevel.MEMORY_AND_DISK)
+    day = days.read_day(spark, list(event_paths), critical).persist(CACHED)
+    known = read_students(spark, students).persist(CACHED)
     seconds: dict[str, float] = {}
     try:
         names = [PurePosixPath(p).name for p in event_paths if not set("*?[{") & set(p)]
@@ -337,7 +341,7 @@ def write_outputs(
     one over the day's students, collected; full.csv and active_students.csv by Spark. Also
     returns the day's matches (`day_matches`)."""
     identified = outputs.identified_events(day)
-    today = outputs.students_of_day(identified, known).persist(StorageLevel.MEMORY_AND_DISK)
+    today = outputs.students_of_day(identified, known).persist(CACHED)
     try:
         found = keyed.event_counts(day).collect() + keyed.student_counts(today).collect()
         tables = keyed.split(found, keyed.KEYED)
@@ -347,7 +351,7 @@ def write_outputs(
                 data, rows = csv_bytes(keyed.KEYED[name].header, tables[name])
                 written[name] = files.write_bytes(join(out, f"{name}.csv"), data, rows)
             elif name == "full":  # the CSV, and the same rows as Parquet for DuckDB
-                frame = outputs.full_events(identified, known).persist(StorageLevel.MEMORY_AND_DISK)
+                frame = outputs.full_events(identified, known).persist(CACHED)
                 try:
                     written[name] = write_sorted_csv(frame, files, out, name)
                     frame.write.mode("overwrite").parquet(join(out, FULL_PARQUET))

@@ -53,15 +53,19 @@ def full_events(identified: DataFrame, students: DataFrame) -> DataFrame:
 
     Inner join: events of students the warehouse does not know are left out (the students are
     broadcast, so the events are not shuffled for it). Distinct rows, in a total order, so
-    that the same input always gives the same file.
+    that the same input always gives the same file. The rows are range-partitioned on every
+    column, so equal rows meet in one partition: they are made distinct there and sorted
+    there, with one shuffle (a distinct, then a sort, took two, and the sort's sampling pass
+    ran the distinct again).
     """
     event_columns = FULL_COLUMNS[:8]  # student_id ... last_accessed_url; the rest is the student's
     events = identified.select(
         *(normalise_profile(F.col(c)).alias(c) if c == "custom_4" else c for c in event_columns)
     )
-    # one warehouse row per student, so distinct events stay distinct rows: dedupe the narrower
-    joined = events.distinct().join(F.broadcast(students.select(*STUDENT_COLUMNS)), "student_id")
-    return _sorted(joined, FULL_COLUMNS, FULL_ORDER)
+    joined = events.join(F.broadcast(students.select(*STUDENT_COLUMNS)), "student_id")
+    order = _order(FULL_ORDER)
+    ranged = joined.select(*FULL_COLUMNS).repartitionByRange(*order)
+    return ranged.dropDuplicates().sortWithinPartitions(*order)
 
 
 ACTIVE_COLUMNS = (
@@ -75,14 +79,16 @@ def students_of_day(identified: DataFrame, students: DataFrame) -> DataFrame:
 
     first_at/last_at are the earliest and latest readable view times; clients the distinct
     clients used, sorted and joined by "|"; state, university and course from the warehouse.
-    Aggregates no string with min/max (Spark would sort every event for it instead of hashing);
-    the warehouse's names are joined to the aggregate.
+    Aggregates no string with min/max or `listagg` (Spark would sort or shuffle every event
+    for it instead of hashing: `listagg(distinct ...)` took 3.5 to 6.9 s of one million events,
+    `collect_set` 1.9 to 2.8 s); the warehouse's names are joined to the aggregate.
     """
+    clients = F.array_sort(F.collect_set("client"))  # one aggregate, named twice
     views = identified.groupBy("student_id").agg(
         F.count(F.lit(1)).alias("page_views"),
         F.date_format(F.min("view_at"), TIME_FORMAT).alias("first_at"),
         F.date_format(F.max("view_at"), TIME_FORMAT).alias("last_at"),
-        F.expr("listagg(distinct client, '|') within group (order by client)").alias("clients"),
+        F.when(F.size(clients) > 0, F.array_join(clients, "|")).alias("clients"),
     )
     known = students.select(*STUDENT_COLUMNS).withColumn("in_warehouse", F.lit(True))
     return (
@@ -101,4 +107,8 @@ def _sorted(frame: DataFrame, columns: tuple[str, ...], order: tuple[str, ...]) 
     """The frame sorted by `order` (nulls first) across partitions: Spark range-partitions the
     rows and sorts each range in its own task, so part file i holds the i-th range and the
     parts, concatenated in their order, are the whole file in order."""
-    return frame.select(*columns).orderBy(*(F.col(c).asc_nulls_first() for c in order))
+    return frame.select(*columns).orderBy(*_order(order))
+
+
+def _order(columns: tuple[str, ...]) -> list[Column]:
+    return [F.col(c).asc_nulls_first() for c in columns]

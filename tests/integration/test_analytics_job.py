@@ -190,6 +190,33 @@ def test_the_day_is_read_once_with_both_spellings_and_every_line_marked(
         day.unpersist()
 
 
+PADDED_LINES = [
+    '{"at": "a"}', '  {"at": "b"}\t', '\t{"at": "c"}', '{"at": "d"}  ', "", "   ", "\t \t",
+    '{"at": "e"} trailing', " [1, 2] ", "42", ' x{"at": "f"}', '{"at": "g"', ' {"at": "h"} ',
+]  # fmt: skip
+
+
+def test_every_line_is_judged_whatever_its_padding(spark: SparkSession, tmp_path: Path) -> None:
+    """Blank, padded, and not-an-object lines, as Python's json module judges them: Spark's
+    reader skips the trimming for the lines that need none, so the others are checked here."""
+    source = tmp_path / "part-00000.json"
+    source.write_text("\n".join(PADDED_LINES) + "\n", encoding="utf-8")
+
+    def expected(line: str) -> tuple[bool, bool, str | None]:  # blank, malformed, at
+        if not line.strip(" \t"):
+            return True, False, None
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            return False, True, None
+        return (False, False, record["at"]) if isinstance(record, dict) else (False, True, None)
+
+    rows = days.read_lines(spark, [as_url(source)]).orderBy("row_id").collect()
+    found = [(r["is_blank"], r["malformed_line"] is not None, r["at"]) for r in rows]
+    assert found == [expected(line) for line in PADDED_LINES]
+    assert [r["line"] for r in rows] == PADDED_LINES
+
+
 def test_keyed_outputs_work_on_a_tiny_frame(spark: SparkSession) -> None:
     day = spark.createDataFrame(
         [
