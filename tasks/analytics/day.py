@@ -75,14 +75,15 @@ def read_lines(spark: SparkSession, paths: list[str]) -> DataFrame:
     # 2.7 s of a 9 s read of one million events. A line that starts with "{" and ends with
     # "}", as nearly all do, is judged without it; `when` evaluates its branch only when the
     # condition asks for it.
-    bare = line.startswith("{") & line.endswith("}")
+    opens = line.startswith("{")
     text = F.btrim(line, F.lit(" \t"))
-    blank = F.when(line.startswith("{"), F.lit(False)).otherwise(text == "")
+    blank = F.when(opens, F.lit(False)).otherwise(text == "")
     # one JSON object: Spark's parser stops after the first value, so trailing text is caught
     # here; bytes that are not UTF-8 would be read as U+FFFD, garbled, so they are malformed.
     # Judged once per line, in a projection of its own: written inline in every column's
     # `when`, the line would be checked once per column (about forty times).
     trimmed_shape = text.startswith("{") & text.endswith("}")
+    bare = opens & line.endswith("}")
     shaped = F.when(bare, F.lit(True)).otherwise(trimmed_shape) & F.is_valid_utf8(line)
     judged = lines.select(
         *LINEAGE,
