@@ -34,18 +34,25 @@ keyed as (
     where p.student_id is not null and p.subject_id is not null
     order by p.student_id, p.subject_id, p.source_row desc
 )
-insert into dw.fct_follow as f (
-    student_id, subject_id, followed_at, student_key, subject_key, date_key, loaded_date
-)
-select k.*, %(run_date)s::date from keyed as k
-on conflict (student_id, subject_id) do update
-set followed_at = excluded.followed_at,
-    student_key = excluded.student_key,
-    subject_key = excluded.subject_key,
-    date_key = excluded.date_key
-where (f.followed_at, f.student_key, f.subject_key, f.date_key)
-    is distinct from
-    (excluded.followed_at, excluded.student_key, excluded.subject_key, excluded.date_key);
+-- MERGE, not `insert ... on conflict do update`: a join with the table instead of a speculative
+-- insertion per row (at scale 1, about a million new rows, 2 s less); the run lock makes this
+-- the warehouse's only writer. Its row count is the rows written, new or changed, as before.
+merge into dw.fct_follow as f
+using keyed as k
+on (f.student_id, f.subject_id) = (k.student_id, k.subject_id)
+when matched and (f.followed_at, f.student_key, f.subject_key, f.date_key)
+    is distinct from (k.followed_at, k.student_key, k.subject_key, k.date_key) then
+    update set
+        followed_at = k.followed_at,
+        student_key = k.student_key,
+        subject_key = k.subject_key,
+        date_key = k.date_key
+when not matched then
+    insert (student_id, subject_id, followed_at, student_key, subject_key, date_key, loaded_date)
+    values (
+        k.student_id, k.subject_id, k.followed_at, k.student_key, k.subject_key, k.date_key,
+        %(run_date)s::date
+    );
 
 -- repointed: follows of earlier loads still at an unknown member, or at a version closed today,
 -- take the student and subject versions valid on their day now.

@@ -72,7 +72,9 @@ SCD_DIMENSIONS: dict[str, Dimension] = {
 }
 REFERENCE = "dim_reference"  # clients, plans and dates: no other dimension refers to them
 DIMENSIONS = (REFERENCE, "dim_university", "dim_course", "dim_subject", "dim_student")
-FACTS = ("fct_session", "fct_subscription", "fct_follow")  # independent of each other
+# Independent of each other; the longest first, so that with two at once the short one runs
+# after the other long one rather than holding back the longest.
+FACTS = ("fct_follow", "fct_session", "fct_subscription")
 
 
 @dataclass(frozen=True)

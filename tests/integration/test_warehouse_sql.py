@@ -259,6 +259,55 @@ def test_sessions_and_payments_without_a_date_load_and_are_counted(
     ) == [(DAY, 5), (date(2017, 11, 17), 5), (None, 2)]
 
 
+def test_the_calendar_spans_every_day_a_fact_names(migrated: psycopg.Connection) -> None:
+    """dim_date runs from the facts' first day to their last, by the date each timestamp names,
+    even when its time is unreadable; a fact points at its day only when all of it reads."""
+    sessions = {
+        " 2017-11-20 08:00:00 ": "s1",  # padded: reads
+        "2017-12-01 25:00": "s2",  # no such hour: no date, but it names the last day
+        "2017-02-30": "s1",  # no such day
+        "16/11/2017": "s2",  # not a timestamp at all
+    }
+    follows = {"2017-10-28T09:30:00": "s2"}
+    payments = {"2017-11-02": "s1"}
+    snapshot = {
+        **SNAPSHOT,
+        "sessions": [
+            {"StudentId": sid, "SessionStartTime": ts, "StudentClient": "iOS"}
+            for ts, sid in sessions.items()
+        ],
+        "student_follow_subject": [
+            {"StudentId": sid, "SubjectId": 5, "FollowDate": ts} for ts, sid in follows.items()
+        ],
+        "subscriptions": [
+            {"StudentId": sid, "PaymentDate": ts, "PlanType": "Mensal"}
+            for ts, sid in payments.items()
+        ],
+    }
+    load(migrated, snapshot)
+
+    def named_day(raw: str) -> date | None:
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(raw.strip(" ")[:10])
+        return None
+
+    def read(raw: str) -> datetime | None:
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(raw.strip(" "))
+        return None
+
+    days = [d for d in map(named_day, [*sessions, *follows, *payments]) if d is not None]
+    span = [date.fromordinal(n) for n in range(min(days).toordinal(), max(days).toordinal() + 1)]
+    assert table(migrated, "select full_date from dw.dim_date where date_key > 0 order by 1") == [
+        (d,) for d in span
+    ]
+    keys = Counter(int(m.strftime("%Y%m%d")) if m else -1 for m in map(read, sessions))
+    assert keys[-1] == 3  # the unreadable hour too: its day is in the calendar, not its fact
+    assert dict(table(migrated, "select date_key, count(*) from dw.fct_session group by 1")) == (
+        dict(keys)
+    )
+
+
 def test_values_are_stored_exactly_and_integer_ids_are_read_as_integers(
     migrated: psycopg.Connection,
 ) -> None:
