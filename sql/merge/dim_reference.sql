@@ -80,3 +80,6 @@ select
     extract(isodow from d)::smallint
 from bounds, generate_series(first_day, last_day, interval '1 day') as d
 on conflict (date_key) do nothing;
+
+-- the facts merged next join these: statistics of what was just written (see scd_apply.sql)
+analyze dw.dim_client, dw.dim_plan, dw.dim_date;

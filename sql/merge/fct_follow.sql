@@ -93,3 +93,7 @@ set student_key = v.student_key,
     subject_key = v.subject_key
 from valid as v
 where (f.student_id, f.subject_id) = (v.student_id, v.subject_id);
+
+-- statistics of what was just written, for the next day's merge (a replay loads days back to
+-- back, before autovacuum would look); see scd_apply.sql
+analyze dw.fct_follow;

@@ -100,3 +100,7 @@ where (f.student_id, f.client_name) = (v.student_id, v.client_name)
     and f.session_start_at is not distinct from v.session_start_at
     and f.reported_on is not distinct from v.reported_on
     and f.reported_seq is not distinct from v.reported_seq;
+
+-- statistics of what was just written, for the next day's merge (a replay loads days back to
+-- back, before autovacuum would look); see scd_apply.sql
+analyze dw.fct_session;

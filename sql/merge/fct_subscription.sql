@@ -97,3 +97,7 @@ where (f.student_id, f.plan_type) = (v.student_id, v.plan_type)
     and f.payment_at is not distinct from v.payment_at
     and f.reported_on is not distinct from v.reported_on
     and f.reported_seq is not distinct from v.reported_seq;
+
+-- statistics of what was just written, for the next day's merge (a replay loads days back to
+-- back, before autovacuum would look); see scd_apply.sql
+analyze dw.fct_subscription;

@@ -49,3 +49,9 @@ where p.open_new;
 -- numbered above: the sequence is moved past them (a rollback leaves it moved; harmless)
 select setval(pg_get_serial_sequence({dim_name}, {sk_name}), greatest(max({sk}), 1))
 from {dim};
+
+-- the facts merged next plan their joins on this dimension's statistics: the first load's
+-- (an empty table's) made PostgreSQL loop over every version for each of a million sessions
+-- (over a minute at scale 1) when autovacuum had not yet analyzed it. A sample, in this
+-- transaction, so the next merge plans on what it wrote.
+analyze {dim};

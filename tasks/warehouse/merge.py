@@ -191,9 +191,10 @@ def run_merge_step(conn: psycopg.Connection, step: str, run_date: date) -> Merge
         raise ValueError(f"unknown merge step {step!r}")
     statement = sql.SQL(read_sql(f"merge/{step}.sql"))  # type: ignore[arg-type]
     counts = _execute(conn, statement, {"run_date": run_date})
+    written = [max(c, 0) for c in counts]  # a LOCK or an ANALYZE counts -1
     if step in FACTS:  # the load of today's stage, then the re-pointing statements
-        return MergeCounts(step, opened=counts[0], repointed=sum(counts[1:]))
-    return MergeCounts(step, opened=sum(max(c, 0) for c in counts))  # a LOCK counts -1
+        return MergeCounts(step, opened=written[0], repointed=sum(written[1:]))
+    return MergeCounts(step, opened=sum(written))
 
 
 @task(
