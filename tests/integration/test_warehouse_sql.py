@@ -286,6 +286,28 @@ def test_merges_leave_statistics_of_what_they_wrote(migrated: psycopg.Connection
         assert (name, estimate) == (name, rows)
 
 
+def test_the_rewind_finds_a_days_facts_by_index(migrated: psycopg.Connection) -> None:
+    """Every day's merges start with a rewind, which for a new latest day deletes nothing: it
+    must find that out from an index on the load's date, not by reading every fact ever loaded.
+    (Sequential scans are priced out so that a tiny table's plan shows what a large one's
+    would.)"""
+    load(migrated, SNAPSHOT)
+    statements = [
+        " ".join(line for line in text.splitlines() if not line.startswith("--")).strip()
+        for text in postgres.read_sql("merge/rewind.sql").split(";")
+    ]
+    deletes = [s for s in statements if s.startswith("delete from dw.fct_")]
+    assert len(deletes) == len(FACTS)
+    migrated.execute("set local enable_seqscan = off")
+    for statement in deletes:
+        plan = postgres.fetch_all(
+            migrated, sql.SQL("explain {}").format(sql.SQL(statement)), {"from_day": DAY}
+        )
+        table_name = statement.split()[2].removeprefix("dw.")
+        assert any(f"{table_name}_loaded" in line for (line,) in plan), plan
+    migrated.rollback()
+
+
 def test_the_calendar_spans_every_day_a_fact_names(migrated: psycopg.Connection) -> None:
     """dim_date runs from the facts' first day to their last, by the date each timestamp names,
     even when its time is unreadable; a fact points at its day only when all of it reads."""
