@@ -41,7 +41,13 @@ from tasks.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 MIN_JAVA = 17
-PARALLEL_GC = "-XX:+UseParallelGC"  # the JVMs' collector (session_conf)
+# The JVMs' options (session_conf). The parallel collector: a batch job that owns its cores
+# wants throughput, not G1's short pauses. Shallower inlining (9 levels, as up to JDK 13; 17
+# allows 15) of smaller callees (1,000 bytes; 17's 2,500): a flow run's JVM is cold, and its
+# C2 compiler spent 28 to 33 of the job's 110 CPU seconds on one million events, against 21 to
+# 24 s with these, for the same work on the executors; six pairs of cold runs, 2.7 to 6.1 s
+# less each (BENCHMARKS.md).
+JVM_OPTIONS = "-XX:+UseParallelGC -XX:MaxInlineLevel=9 -XX:InlineSmallCode=1000"
 LOCAL_MASTERS = ("local",)  # local, local[2], local[*]: executors in the driver's own JVM
 _INSTALL_HINT = (
     "install it, e.g. `apt-get install openjdk-17-jre-headless`, "
@@ -172,12 +178,11 @@ def session_conf(app_name: str, settings: Settings) -> SparkConf:
         # more than it saved (1M events: 18.4 s against 23.7 s to read, split and count, for
         # 267 MB cached against 224 MB; BENCHMARKS.md)
         .set("spark.sql.inMemoryColumnarStorage.compressed", "false")
-        # a batch job that owns its cores wants throughput, not G1's short pauses: on one
-        # million events, three interleaved pairs of runs, a fresh JVM each as a flow run
-        # starts one, the job took 58.6, 55.7 and 54.5 s with the parallel collector and 61.6,
-        # 63.1 and 57.4 s with G1, the JVM's default (BENCHMARKS.md)
-        .set("spark.driver.extraJavaOptions", PARALLEL_GC)
-        .set("spark.executor.extraJavaOptions", PARALLEL_GC)
+        # JVM_OPTIONS: on one million events, three interleaved pairs of runs, a fresh JVM
+        # each as a flow run starts one, the job took 58.6, 55.7 and 54.5 s with the parallel
+        # collector and 61.6, 63.1 and 57.4 s with G1, the JVM's default (BENCHMARKS.md)
+        .set("spark.driver.extraJavaOptions", JVM_OPTIONS)
+        .set("spark.executor.extraJavaOptions", JVM_OPTIONS)
         # Python workers (if any) must run the driver's interpreter, not whatever `python3` is.
         .set("spark.pyspark.python", sys.executable)
     )
