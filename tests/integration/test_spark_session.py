@@ -1,7 +1,7 @@
 """The session tasks.resources.spark starts: its driver JVM runs the parallel collector and the
 older, cheaper inlining limits (a cold batch job's throughput, measured in BENCHMARKS.md), and
-PDBI_SPARK_CONF can still change them. A session
-already running in the process is the caller's: pdbi works beside it and leaves it running."""
+PDBI_SPARK_CONF can still change them. A session already running in the process is the
+caller's: pdbi works beside it and leaves it running."""
 
 from __future__ import annotations
 
