@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import flow, get_run_logger
+from prefect.futures import wait
 from prefect.runtime import flow_run
 
 from flows.analytics import analyse_and_publish
 from flows.stage import load_stage
 from flows.warehouse import merge_warehouse, replay_days
 from tasks.lake.archive import archive_exports
-from tasks.lake.backup import backup_raw
+from tasks.lake.backup import backup_raw, remove_raw
 from tasks.lake.catch_up import find_missed_days, report_catch_up
 from tasks.lake.extract import find_new_files, record_ingested
 from tasks.preflight import preflight
@@ -34,8 +35,8 @@ def run_name() -> str:
 # the preflight writes the run's row in meta.pipeline_runs, RUN_HOOKS its end, however it ends
 @flow(name="daily-pipeline", flow_run_name=run_name, log_prints=True, **RUN_HOOKS)
 def daily_pipeline(run_date: RunDate | None = None, replay_later: bool = True) -> RunSummary:
-    """One day: extract, stage, warehouse, export, Spark (the events validated, then analysed),
-    publish, backup, Data Docs, summary.
+    """One day: extract, stage, warehouse, export, Spark (the events validated, then analysed;
+    the raw files backed up beside it), publish, Data Docs, summary.
     run_date None (the nightly schedule): the day before the scheduled start, after the earlier
     days it missed. A day older than days the warehouse holds makes them load again after it
     (replay_later False leaves that to a later run: a backfill's or a catch-up's last day)."""
@@ -63,8 +64,13 @@ def daily_pipeline(run_date: RunDate | None = None, replay_later: bool = True) -
                 archive_exports(new_files)
                 replayed += replay_days(later_days(run_date, replay_later))
             students = export_for_spark(run_date)
-        published = analyse_and_publish(run_date, students, load_id)  # its partition
-        backup_raw(new_files)
+        backup = backup_raw.submit(new_files)  # beside Spark, which only reads raw/
+        try:
+            published = analyse_and_publish(run_date, students, load_id)  # its partition
+        finally:
+            wait([backup])  # never leave the copy running behind a failure
+        backup.result()  # a failed copy fails the run, as it did after publishing
+        remove_raw(new_files)  # PDBI_LAKE_REMOVE_RAW: once Spark has read them
         docs = link_data_docs(run_date)
         summary = summarize_run(
             run_date, staged, merged, published.outputs, published.events, docs, replayed

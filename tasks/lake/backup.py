@@ -5,12 +5,14 @@ warehouse commits: nothing leaves raw/ before a committed run took it. A file is
 its backup exists and it still holds the recorded bytes (a part rewritten since stays). With
 PDBI_LAKE_REMOVE_RAW on, running a day again first restores its removed part files from the
 backup, so stage and Spark see the whole day, never the newest part alone.
+
+The copy runs beside the Spark job (the warehouse has committed by then, and Spark only reads
+raw/); the removal waits until the day is published.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date
 
 import psycopg
@@ -26,12 +28,6 @@ from tasks.settings import get_settings
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class BackupCounts:
-    copied: int
-    removed: int
-
-
 def backup_name(path: str) -> str:
     """raw/<day>/<file> is backed up as temp/<day>/raw/<file>."""
     day, name = path.split("/", 1)
@@ -45,28 +41,36 @@ def recorded_raw(conn: psycopg.Connection, run_date: date) -> dict[str, tuple[in
     return {path: (size, checksum) for path, size, checksum, _ in rows}
 
 
-def backup_raw_files(
-    conn: psycopg.Connection, lake: Lake, run_date: date, taken: set[str]
-) -> BackupCounts:
+def copy_raw_backups(conn: psycopg.Connection, lake: Lake, run_date: date, taken: set[str]) -> int:
     """Copy the raw files this run took (and any recorded one whose backup is missing) to
-    temp/<day>/raw/; then, if PDBI_LAKE_REMOVE_RAW, remove the backed-up ones from raw/."""
+    temp/<day>/raw/; returns how many were copied."""
     day = run_date.isoformat()
     recorded = recorded_raw(conn, run_date)
     present = lake.sizes("raw", f"{day}/*")
     backups = lake.sizes("temp", f"{day}/raw/*")
-    copied = removed = 0
+    copied = 0
     for path in recorded:
         if path in present and (path in taken or backups.get(backup_name(path)) != present[path]):
             lake.copy("raw", path, "temp", backup_name(path))
             copied += 1
-    if get_settings().lake_remove_raw:
-        backups = lake.sizes("temp", f"{day}/raw/*")
-        for path, (size, checksum) in recorded.items():
-            backed_up = backups.get(backup_name(path)) == size
-            if path in present and backed_up and lake.fingerprint("raw", path) == (size, checksum):
-                lake.remove("raw", path)
-                removed += 1
-    return BackupCounts(copied, removed)
+    return copied
+
+
+def remove_backed_up_raw(conn: psycopg.Connection, lake: Lake, run_date: date) -> int:
+    """With PDBI_LAKE_REMOVE_RAW on: remove from raw/ the recorded files whose backup exists and
+    that still hold the recorded bytes; returns how many were removed."""
+    if not get_settings().lake_remove_raw:
+        return 0
+    day = run_date.isoformat()
+    present = lake.sizes("raw", f"{day}/*")
+    backups = lake.sizes("temp", f"{day}/raw/*")
+    removed = 0
+    for path, (size, checksum) in recorded_raw(conn, run_date).items():
+        backed_up = backups.get(backup_name(path)) == size
+        if path in present and backed_up and lake.fingerprint("raw", path) == (size, checksum):
+            lake.remove("raw", path)
+            removed += 1
+    return removed
 
 
 def restore_removed_raw(conn: psycopg.Connection, lake: Lake, run_date: date) -> int:
@@ -96,15 +100,25 @@ def restore_removed_raw(conn: psycopg.Connection, lake: Lake, run_date: date) ->
     **transient_retries(),
     cache_policy=NO_CACHE,
 )
-def backup_raw(new_files: NewFiles) -> BackupCounts:
-    """After the run committed and published: the day's backup, then the optional removal."""
+def backup_raw(new_files: NewFiles) -> int:
+    """Once the warehouse committed (beside the Spark job): the day's raw files to temp/."""
     taken = {f.path for f in new_files.events}
     with postgres.connect() as conn:
-        counts = backup_raw_files(conn, get_lake(), new_files.run_date, taken)
-    get_run_logger().info(
-        "backup: %d raw files copied to temp/%s/raw/, %d removed from raw/",
-        counts.copied,
-        new_files.run_date.isoformat(),
-        counts.removed,
-    )
-    return counts
+        copied = copy_raw_backups(conn, get_lake(), new_files.run_date, taken)
+    day = new_files.run_date.isoformat()
+    get_run_logger().info("backup: %d raw files copied to temp/%s/raw/", copied, day)
+    return copied
+
+
+@task(
+    **transient_retries(),
+    cache_policy=NO_CACHE,
+)
+def remove_raw(new_files: NewFiles) -> int:
+    """After the day is published, with PDBI_LAKE_REMOVE_RAW on: the backed-up files leave raw/."""
+    with postgres.connect() as conn:
+        removed = remove_backed_up_raw(conn, get_lake(), new_files.run_date)
+    if removed:
+        day = new_files.run_date.isoformat()
+        get_run_logger().info("backup: %d raw files removed from raw/%s/", removed, day)
+    return removed

@@ -1,7 +1,8 @@
 """`daily_pipeline` with the lake on a local folder, on S3 (moto's server) and on Google Drive (the
 emulator, credentials from a Prefect Secret block), same code; and incremental extraction at the
-flow level: a rerun with nothing new loads nothing, a new part file is taken alone, a crash
-between load and commit leaves the manifest untouched, a Drive outage fails with one sentence.
+flow level: a rerun with nothing new loads nothing, a new part file is taken alone, raw files
+leave (PDBI_LAKE_REMOVE_RAW) only after the day is published, a crash between load and commit
+leaves the manifest untouched, a Drive outage fails with one sentence.
 
 Expected outputs come from tests/e2e/expected.py over a local copy of the generated day."""
 
@@ -160,6 +161,31 @@ def test_a_new_part_file_is_taken_alone(
     expected = expected_outputs(mirror_day(local_lake, tmp_path / "expected"), D)
     assert outputs(local_lake, list(expected)) == expected  # the outputs cover the whole day
     assert local_lake.exists("temp", f"{D}/raw/part-00099.json")
+
+
+def test_with_removal_on_the_day_is_published_whole_before_its_raw_files_leave(
+    database_url: str, local_lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The backup is copied beside the Spark job; the removal waits for the publish: the
+    outputs count every part, and a rerun puts the parts back, loads nothing, removes them."""
+    monkeypatch.setenv("PDBI_LAKE_REMOVE_RAW", "true")
+    clear_caches()
+    generate(local_lake, scale=0.01, seed=13, run_date=DAY)
+    parts = {n: local_lake.read_bytes("raw", n) for n in local_lake.list("raw", f"{D}/*")}
+    expected = expected_outputs(mirror_day(local_lake, tmp_path / "expected"), D)
+
+    first = daily_pipeline(DAY)
+
+    assert first.staged and outputs(local_lake, list(expected)) == expected
+    assert local_lake.list("raw", f"{D}/*") == []
+    assert {n: local_lake.read_bytes("temp", n.replace("/", "/raw/", 1)) for n in parts} == parts
+    published = {n: local_lake.read_bytes("analytics", n) for n in expected}
+
+    second = daily_pipeline(DAY)
+
+    assert second.staged == [] and second.merged == []
+    assert local_lake.list("raw", f"{D}/*") == []
+    assert {n: local_lake.read_bytes("analytics", n) for n in expected} == published
 
 
 def test_a_crash_between_load_and_commit_leaves_the_manifest_untouched(

@@ -8,7 +8,7 @@ from datetime import date
 import psycopg
 import pytest
 
-from tasks.lake.backup import backup_raw_files, restore_removed_raw
+from tasks.lake.backup import copy_raw_backups, remove_backed_up_raw, restore_removed_raw
 from tasks.lake.extract import record_files
 from tasks.lake.files import LakeFile
 from tasks.resources.lake import Lake
@@ -55,12 +55,13 @@ def test_the_taken_raw_files_are_copied_to_temp_and_stay_in_raw(
     names = sorted(PARTS)[:2]
     record(migrated, day, names, "load-1")
 
-    counts = backup_raw_files(migrated, day, DAY, set(names))
+    copied = copy_raw_backups(migrated, day, DAY, set(names))
+    removed = remove_backed_up_raw(migrated, day, DAY)  # PDBI_LAKE_REMOVE_RAW is off
 
     assert backups(day) == {n.replace("/", "/raw/", 1): PARTS[n] for n in names}
     assert day.list("raw", f"{DAY.isoformat()}/*") == sorted(PARTS)
-    assert (counts.copied, counts.removed) == (2, 0)
-    assert backup_raw_files(migrated, day, DAY, set()).copied == 0  # already backed up
+    assert (copied, removed) == (2, 0)
+    assert copy_raw_backups(migrated, day, DAY, set()) == 0  # already backed up
 
 
 def test_nothing_is_copied_or_removed_before_the_commit(
@@ -68,9 +69,10 @@ def test_nothing_is_copied_or_removed_before_the_commit(
 ) -> None:
     remove_raw(monkeypatch, on=True)
 
-    counts = backup_raw_files(migrated, day, DAY, set(PARTS))  # no manifest rows: no commit
+    copied = copy_raw_backups(migrated, day, DAY, set(PARTS))  # no manifest rows: no commit
+    removed = remove_backed_up_raw(migrated, day, DAY)
 
-    assert (counts.copied, counts.removed) == (0, 0)
+    assert (copied, removed) == (0, 0)
     assert backups(day) == {} and day.list("raw", f"{DAY.isoformat()}/*") == sorted(PARTS)
 
 
@@ -82,11 +84,12 @@ def test_removal_takes_only_recorded_backed_up_unchanged_files(
     record(migrated, day, [first, second], "load-1")
     put(day, second, b'{"uuid": "rewritten after the run took it"}\n')
 
-    counts = backup_raw_files(migrated, day, DAY, {first, second})
+    copy_raw_backups(migrated, day, DAY, {first, second})
+    removed = remove_backed_up_raw(migrated, day, DAY)
 
     assert day.list("raw", f"{DAY.isoformat()}/*") == [second, late]
     assert backups(day)[first.replace("/", "/raw/", 1)] == PARTS[first]
-    assert counts.removed == 1
+    assert removed == 1
 
 
 def test_a_day_run_again_gets_its_removed_parts_back(
@@ -94,7 +97,8 @@ def test_a_day_run_again_gets_its_removed_parts_back(
 ) -> None:
     remove_raw(monkeypatch, on=True)
     record(migrated, day, sorted(PARTS), "load-1")
-    backup_raw_files(migrated, day, DAY, set(PARTS))
+    copy_raw_backups(migrated, day, DAY, set(PARTS))
+    remove_backed_up_raw(migrated, day, DAY)
     assert day.list("raw", f"{DAY.isoformat()}/*") == []
     put(day, f"{DAY.isoformat()}/part-00003.json", b'{"uuid": "late"}\n')
 
