@@ -64,6 +64,9 @@ def _fail(exc: PdbiError | str, log_file: Path | None = None) -> NoReturn:
 def main() -> None:
     """The `pdbi` entry point: a setting that cannot be read, wherever a command first reads
     it, ends the command in one sentence, not a traceback."""
+    # the Prefect server a command starts (the temporary API, `pdbi ui`) sends Prefect no
+    # usage telemetry unless the user asks for it; offline, its attempt printed an ERROR line
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     try:
         app()
     except PdbiError as exc:

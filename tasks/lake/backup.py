@@ -116,9 +116,11 @@ def backup_raw(new_files: NewFiles) -> int:
 )
 def remove_raw(new_files: NewFiles) -> int:
     """After the day is published, with PDBI_LAKE_REMOVE_RAW on: the backed-up files leave raw/."""
+    day = new_files.run_date.isoformat()
+    if not get_settings().lake_remove_raw:
+        get_run_logger().info("PDBI_LAKE_REMOVE_RAW is off: the raw files stay in raw/%s/", day)
+        return 0
     with postgres.connect() as conn:
         removed = remove_backed_up_raw(conn, get_lake(), new_files.run_date)
-    if removed:
-        day = new_files.run_date.isoformat()
-        get_run_logger().info("backup: %d raw files removed from raw/%s/", removed, day)
+    get_run_logger().info("backup: %d raw files removed from raw/%s/", removed, day)
     return removed
