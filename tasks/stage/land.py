@@ -136,7 +136,7 @@ def split_rejects(
     for _, _, mask in found:
         if mask not in labels:
             labels[mask] = failed_labels(rules, mask)
-    return [(row, list(labels[mask])) for _, row, mask in found]
+    return [(row, labels[mask]) for _, row, mask in found]  # one list per mask, shared
 
 
 @contextmanager

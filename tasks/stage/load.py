@@ -157,7 +157,7 @@ def load_file(
             _same_counts(source, rules, split, verdict)
             records = spill.records([row for row, _ in split])
             rejects = sorted(
-                early + [Reject.of(row, found, records[row]) for row, found in split],
+                early + [Reject(row, found, records[row]) for row, found in split],
                 key=lambda r: r.source_row,
             )
             clock.tick("split")
@@ -215,7 +215,7 @@ def land_file(
             if pc.any(marked).as_py():
                 for row in batch.filter(marked).select([ROW, RECORD, REJECTED]).to_pylist():
                     is_json = row[REJECTED] != ["record_is_valid_json"]
-                    early.append(Reject.of(row[ROW], row[REJECTED], row[RECORD], is_json))
+                    early.append(Reject(row[ROW], row[REJECTED], row[RECORD], is_json))
                 batch = batch.filter(pc.invert(marked))
             spill.write(batch)
             land.write_batch(copy, entity, batch)

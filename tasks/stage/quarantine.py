@@ -22,22 +22,25 @@ from tasks.resources import postgres
 from tasks.resources.lake import Lake
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reject:
+    """A rejected row, kept as the file's text until it is written: a load holds every reject
+    of its file (the 23,019 of a scale-1 follows file: 16.3 MB as parsed records, 5.4 MB so)."""
+
     source_row: int
     reasons: list[str]  # failed expectations, and the checks made while reading
-    record: Any  # what the file held: a record, another JSON value, or a line that is not JSON
+    text: str | None  # the row as the file held it
+    is_json: bool = True  # False: a line that is not JSON
 
-    @classmethod
-    def of(cls, row: int, reasons: list[str], text: str | None, is_json: bool = True) -> Reject:
-        """A reject whose record is given as the file's JSON text (or a line that is not JSON,
-        kept as its text)."""
-        if text is None or not is_json:
-            return cls(row, reasons, text)
+    @property
+    def record(self) -> Any:
+        """What the file held: a record, another JSON value, or a line that is not JSON."""
+        if self.text is None or not self.is_json:
+            return self.text
         try:
-            return cls(row, reasons, json.loads(text))
+            return json.loads(self.text)
         except ValueError:  # not JSON after all (a malformed line): its text
-            return cls(row, reasons, text)
+            return self.text
 
 
 def quarantine_name(entity: Entity, run_date: date) -> str:
