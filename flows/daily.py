@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import flow, get_run_logger
-from prefect.futures import wait
 from prefect.runtime import flow_run
 
 from flows.analytics import analyse_and_publish
@@ -68,7 +67,7 @@ def daily_pipeline(run_date: RunDate | None = None, replay_later: bool = True) -
         try:
             published = analyse_and_publish(run_date, students, load_id)  # its partition
         finally:
-            wait([backup])  # never leave the copy running behind a failure
+            backup.wait()  # never leave the copy running behind a failure
         backup.result()  # a failed copy fails the run, as it did after publishing
         remove_raw(new_files)  # PDBI_LAKE_REMOVE_RAW: once Spark has read them
         docs = link_data_docs(run_date)
