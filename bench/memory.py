@@ -56,6 +56,7 @@ class PeakMemory:
     def __init__(self, interval: float = 0.25) -> None:
         self.interval = interval
         self.peaks = {"python": 0, "postgres": 0, "spark_jvm": 0, "total": 0}
+        self.start: dict[str, int] = {}  # the first sample: what was resident before
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="peak-memory", daemon=True)
 
@@ -69,6 +70,7 @@ class PeakMemory:
             "spark_jvm": _rss(jvms),
         }
         now["total"] = sum(now.values())
+        self.start = self.start or dict(now)
         for part, value in now.items():
             self.peaks[part] = max(self.peaks[part], value)
 
@@ -92,6 +94,10 @@ class PeakMemory:
 
     def as_row(self) -> dict[str, int]:
         return {f"peak_{part}_mb": round(value / MB) for part, value in self.peaks.items()}
+
+    def start_row(self) -> dict[str, int]:
+        """What was resident as the block started (megabytes), to tell growth from leftovers."""
+        return {f"start_{part}_mb": round(value / MB) for part, value in self.start.items()}
 
 
 def _name(proc: psutil.Process) -> str:
