@@ -10,7 +10,7 @@ reads nothing else.
 
 `replay`: seven days, the warehouse part of the daily run (extraction, stage with its
 validation, the rewind, the merges, the manifest, the archive, the export as of the day), as
-the flow's tasks run it, without Prefect and Spark (tests/integration/replay_days.py). The
+the flow's tasks run it, without Prefect and Spark (bench/replay_driver.py). The
 floor loads the seven days in date order; the measured run loads the first day after the six
 others, so that it replays them all from their archives. Replayed days stage their exports
 again but not their events (they are not merged), which is why a replay costs less.
@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from psycopg import sql
 
 from bench.merge import _embedded, _stage
+from bench.replay_driver import Driver
 from tasks.entities import ENTITIES
 from tasks.generator.day import generate
 from tasks.resources import postgres
@@ -38,7 +39,6 @@ from tasks.resources.lake import Lake
 from tasks.settings import get_settings
 from tasks.warehouse.export import STUDENT_SCHEMA, _batches, export_students
 from tasks.warehouse.merge import run_merge_step
-from tests.integration.replay_days import Driver
 
 DAY = date(2017, 11, 16)
 LOOKUPS = ("dim_reference", "dim_university", "dim_course", "dim_subject", "dim_student")

@@ -7,11 +7,8 @@ and a plan never seen before (their keys are numbered in arrival order), and a f
 corrected on D3. D2 has a second version of its students export (`variant=1`), for a day
 whose export is replaced after it was loaded.
 
-`Driver` runs, for one day, what flows/daily.py and flows/warehouse.py run inside the
-warehouse lock, with the same plain functions in the same order and no Prefect: the pending
-days before it, the new files, stage, the day's rewind and merges, the manifest, the day
-recorded as loaded, the archive, the later days from their archives, the export as of the day.
-The e2e tests run the flow itself.
+`bench.replay_driver.Driver` runs a day's warehouse section as plain calls (the benchmark of
+replays uses it too); the e2e tests run the flow itself.
 """
 
 from __future__ import annotations
@@ -19,21 +16,14 @@ from __future__ import annotations
 import io
 import json
 from datetime import date
-from itertools import count
 
 import psycopg
 import pyarrow.parquet as pq
 from psycopg import sql
 
-from tasks.entities import ENTITIES, SOURCES
-from tasks.lake.archive import archive_day, restore_archive
-from tasks.lake.extract import plan_extraction, record_files
 from tasks.resources import postgres
 from tasks.resources.lake import Lake
-from tasks.stage.load import stage_source
-from tasks.warehouse.export import export_day, students_export_name
-from tasks.warehouse.history import days_after, mark_loaded, pending_before, read_history
-from tasks.warehouse.merge import DIMENSIONS, FACTS, rewind_history, run_merge_step
+from tasks.warehouse.export import students_export_name
 
 DAYS = tuple(date(2017, 11, d) for d in (16, 17, 18, 19))
 D1, D2, D3, D4 = DAYS
@@ -93,66 +83,6 @@ def write_day(lake: Lake, day: date, variant: int = 0) -> None:
     for name, records in exports(day, variant).items():
         with lake.write_atomic("transactional", f"{day.isoformat()}/{name}") as out:
             out.write(json.dumps(records, ensure_ascii=False).encode("utf-8"))
-
-
-class Driver:
-    """The warehouse section of a daily run, as plain calls on one database and lake."""
-
-    def __init__(self, lake: Lake) -> None:
-        self.lake = lake
-        self.loads = count(1)
-        self.replayed: list[date] = []
-
-    def run(self, day: date, replay_later: bool = True) -> None:
-        with postgres.connect() as conn:
-            before = pending_before(read_history(conn), day)
-        for earlier in before:
-            self.replay(earlier)
-        load_id = self.load_id(day)
-        with postgres.connect() as conn:
-            new_files = plan_extraction(conn, self.lake, day)
-        for name in new_files.sources:
-            stage_source(SOURCES[name], day, load_id)
-        if new_files.merges:
-            self.merge(day)
-        with postgres.connect() as conn:
-            record_files(conn, new_files.files, load_id, day)
-            conn.commit()
-            if new_files.merges:
-                mark_loaded(conn, day, load_id)
-                conn.commit()
-            archive_day(conn, self.lake, day, {f.path for f in new_files.files})
-            later = days_after(read_history(conn), day, replay_later)
-        for replayed in later:
-            self.replay(replayed)
-        self.export(day)
-
-    def replay(self, day: date) -> None:
-        load_id = self.load_id(day)
-        with postgres.connect() as conn:
-            sources = restore_archive(conn, self.lake, day)
-        for name in sources:
-            stage_source(ENTITIES[name], day, load_id, archived=True)
-        self.merge(day)
-        with postgres.connect() as conn:
-            mark_loaded(conn, day, load_id)
-        self.export(day)
-        self.replayed.append(day)
-
-    def merge(self, day: date) -> None:
-        with postgres.connect() as conn:
-            rewind_history(conn, day)
-            conn.commit()
-            for step in (*DIMENSIONS, *FACTS):
-                run_merge_step(conn, step, day)
-                conn.commit()
-
-    def export(self, day: date) -> None:
-        with postgres.connect() as conn:
-            export_day(conn, self.lake, day)  # as the flow does: kept when dw is unchanged
-
-    def load_id(self, day: date) -> str:
-        return f"{day.isoformat()}-test{next(self.loads)}"
 
 
 def warehouse_dump(conn: psycopg.Connection) -> dict[str, list[tuple]]:

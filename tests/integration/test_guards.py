@@ -11,13 +11,14 @@ from datetime import date
 import psycopg
 import pytest
 
+from bench.replay_driver import Driver
 from tasks.entities import ENTITIES
 from tasks.resources import postgres
 from tasks.resources.lake import get_lake
 from tasks.settings import get_settings
 from tasks.stage.load import stage_source
 from tasks.warehouse.guards import decide, empty_exports
-from tests.integration.replay_days import D1, D2, Driver, exports, write_day
+from tests.integration.replay_days import D1, D2, exports, write_day
 
 pytestmark = pytest.mark.integration
 

@@ -20,6 +20,7 @@ import psycopg
 import pyarrow.parquet as pq
 import pytest
 
+from bench.replay_driver import Driver
 from tasks.errors import DataError
 from tasks.lake.archive import archive_path, restore_archive
 from tasks.lake.catch_up import missed_days
@@ -27,7 +28,7 @@ from tasks.resources import postgres
 from tasks.resources.lake import Lake, get_lake
 from tasks.run_lock import RunLocked, day_locks, run_lock, warehouse_lock
 from tasks.warehouse.export import export_day, export_students, state_name, students_export_name
-from tests.integration.replay_days import D1, D2, D3, D4, DAYS, Driver, exported, exports, write_day
+from tests.integration.replay_days import D1, D2, D3, D4, DAYS, exported, exports, write_day
 
 pytestmark = pytest.mark.integration
 

@@ -35,10 +35,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
+from bench.replay_driver import Driver
 from tasks.resources import postgres
 from tasks.resources.lake import get_lake
 from tests.conftest import clear_caches
-from tests.integration.replay_days import DAYS, Driver, exported, warehouse_dump, write_day
+from tests.integration.replay_days import DAYS, exported, warehouse_dump, write_day
 
 pytestmark = pytest.mark.integration
 
