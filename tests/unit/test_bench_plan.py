@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from bench.__main__ import BENCHMARKS, plan
 
 
@@ -20,3 +25,17 @@ def test_scales_and_names_multiply() -> None:
         (0.5, "stage"), (0.5, "merge"), (2.0, "stage"), (2.0, "merge")
     ]  # fmt: skip
     assert plan(None, ["lake"], report=False) == [(0.01, "lake")]
+
+
+def test_the_benchmarks_import_from_any_folder(tmp_path: Path) -> None:
+    """`pdbi bench` outside the checkout: bench/ may import only installed packages (tests/ is
+    not one; the replay benchmark once imported its driver from there)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import bench.__main__"],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
