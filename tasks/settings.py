@@ -151,7 +151,7 @@ class Settings(BaseSettings):
         default=2, ge=1, description="Stage loads, and warehouse merges, running at once."
     )
     # 20,000: with 100,000 a load's peak still grew with the file (students, one then four
-    # times the rows, by 45 MB; DuckDB's Arrow batches of 100,000 rows), with 20,000 it did
+    # times the rows, by 57 MB; DuckDB's Arrow batches of 100,000 rows), with 20,000 it did
     # not (within 4 MB) and stood about 70 MB lower, at the same speed (tasks/stage/README.md)
     stage_chunk_rows: int = Field(
         default=20_000,
