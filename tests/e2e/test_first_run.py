@@ -212,8 +212,10 @@ def test_the_pipeline_page_shows_the_run_without_a_prefect_api(served: str, brow
         page.goto(served + "pipeline")
         page.get_by_text("From the warehouse (meta.pipeline_runs).").wait_for(timeout=30_000)
         row = page.locator("table.panel-df tbody tr").first
-        # the caption can show before the table's rows are filled in: wait for the row itself
+        # the caption can show before the table's rows are filled in, and the table can be
+        # drawn again between two reads (a CI run read '' right after the row had matched):
+        # every check on the row is a retrying `expect`, none a single read
         expect(row).to_contain_text(f"daily-{DAY}", timeout=30_000)
-        assert f"daily-{DAY}" in row.inner_text() and "✔ Completed" in row.inner_text()
+        expect(row).to_contain_text("✔ Completed", timeout=30_000)
     finally:
         context.close()
