@@ -32,8 +32,8 @@ from tests.conftest import IN_CI
 pytestmark = pytest.mark.e2e
 DAY = "2017-11-16"
 PDBI = Path(sys.executable).with_name("pdbi")
-# The Spark job's JVM writes to the terminal itself; issue 17 sends it to a log file. Until
-# that lands these lines are allowed here (and counted apart).
+# What the Spark job's JVM prints when it writes to the terminal itself; pdbi sends it to the
+# run's Spark log file instead (tasks/resources/spark.py), so none may reach the terminal.
 SPARK = re.compile(
     r"^(WARNING: Using incubator modules|Using Spark's default log4j profile|Setting default "
     r"log level|To adjust logging level|\d\d/\d\d/\d\d \d\d:\d\d:\d\d (WARN|INFO|ERROR) )"
@@ -79,15 +79,14 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirstRun]:
 
 def test_the_terminal_holds_the_steps_the_warnings_and_the_summary(first_run: FirstRun) -> None:
     lines = [line for line in first_run.stderr.splitlines() if line.strip()]
-    spark = [line for line in lines if SPARK.match(line)]
-    ours = [line for line in lines if not SPARK.match(line)]
+    assert [line for line in lines if SPARK.match(line)] == []
     assert "Traceback" not in first_run.stderr
-    assert not [line for line in ours if "| INFO" in line or "| WARNING" in line]
-    steps = {m.group(2): m.group(1) for line in ours if (m := STEP.match(line))}
+    assert not [line for line in lines if "| INFO" in line or "| WARNING" in line]
+    steps = {m.group(2): m.group(1) for line in lines if (m := STEP.match(line))}
     expected = ["preflight", "find_new_files", "stage-students", "merge-dim_student",
                 "run_analytics", "publish_outputs", f"data-docs-{DAY}", f"daily-{DAY}"]  # fmt: skip
     for step in expected:
-        assert steps.get(step) == "✔", (step, ours)
+        assert steps.get(step) == "✔", (step, lines)
     # every file that had rows quarantined is named in a warning, as the lake shows it
     quarantined = sorted(
         p.name
@@ -95,15 +94,14 @@ def test_the_terminal_holds_the_steps_the_warnings_and_the_summary(first_run: Fi
         if p.stem in SOURCES and p.stat().st_size  # the stage's rejects (not Spark's sample)
     )
     assert quarantined  # the generated day has some bad rows
-    warnings = [line for line in ours if STEP.match(line) and STEP.match(line).group(1) == "⚠"]
+    warnings = [line for line in lines if STEP.match(line) and STEP.match(line).group(1) == "⚠"]
     for name in quarantined:
         assert any(f"quarantine/{DAY}/{name}" in line for line in warnings), (name, warnings)
     # nothing else: each line is a step, a warning, or where the whole log is
-    log_line = [line for line in ours if line.startswith("Log: ")]
+    log_line = [line for line in lines if line.startswith("Log: ")]
     assert len(log_line) == 1 and Path(log_line[0][5:]).is_file()
-    assert [line for line in ours if not STEP.match(line)] == log_line
+    assert [line for line in lines if not STEP.match(line)] == log_line
     assert "Stage, 2017-11-16" in first_run.stdout and "Published" in first_run.stdout
-    print(f"\nfirst run: {len(lines)} stderr lines, {len(spark)} of them Spark's")
 
 
 def test_the_data_docs_are_built_on_default_settings(first_run: FirstRun) -> None:
