@@ -2,7 +2,8 @@
 
 Each benchmark returns a row (stage, rows, seconds, floor_seconds, ratio, ...) measured against
 a floor taken in the same run; rows are written as JSON with machine facts to bench/results/
-and printed as the Markdown table that BENCHMARKS.md keeps.
+(a source checkout's, git-ignored; `./bench-results/` where pdbi is installed from a wheel, or
+`--results DIR`) and printed as the Markdown table that BENCHMARKS.md keeps.
 """
 
 from __future__ import annotations
@@ -40,11 +41,17 @@ BENCHMARKS = {
     "spark": bench_spark,
     "stage": bench_stage,
 }
-RESULTS = Path(__file__).parent / "results"
 REPORT_SCALES = (0.25, 1.0, 4.0)
 # at the scale their issue set the target: seven days, or thirty, at scale 1 would double the
 # report's time
 REPORT_SCALE = {"replay": 0.25, "dashboard_days": 0.25}
+
+
+def default_results(package: Path = Path(__file__).parent) -> Path:
+    """bench/results/ in a source checkout (an editable install); installed from a wheel, the
+    package's folder sits in site-packages, no place for results: the current folder's."""
+    in_checkout = (package.parent / "pyproject.toml").is_file()
+    return package / "results" if in_checkout else Path.cwd() / "bench-results"
 
 
 def machine_facts() -> dict:
@@ -106,11 +113,18 @@ def main(argv: list[str] | None = None) -> None:
         f"{', '.join(f'{n} at {s}' for n, s in REPORT_SCALE.items())} (about 45 minutes on 2 "
         "cores)",
     )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help="folder for the JSON results (default: bench/results/ in a source checkout, "
+        "else ./bench-results/)",
+    )
     args = parser.parse_args(argv)
     rows: list[dict] = []
-    RESULTS.mkdir(exist_ok=True)
+    results = (args.results or default_results()).expanduser().resolve()
+    results.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"bench-{stamp}.json"
+    out = results / f"bench-{stamp}.json"
     for scale, name in plan(args.scale, args.only, args.report):
         print(f"running {name} at scale {scale} ...", file=sys.stderr, flush=True)
         with PeakMemory() as peak:

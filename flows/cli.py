@@ -294,14 +294,21 @@ def bench(
         bool,
         typer.Option(help="The full report: the pipeline at scales 0.25, 1 and 4, the rest at 1."),
     ] = False,
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for the JSON (default: bench/results/ in a source checkout, "
+            "else ./bench-results/)."
+        ),
+    ] = None,
 ) -> None:
     """Run the benchmarks, each against a floor measured in the same run; JSON with machine
-    facts goes to bench/results/, the Markdown table to the terminal (see BENCHMARKS.md).
-    Each benchmark uses its own temporary lake and embedded database."""
+    facts goes to bench/results/ (or --results), the Markdown table to the terminal (see
+    BENCHMARKS.md). Each benchmark uses its own temporary lake and embedded database."""
     from bench.__main__ import main as bench_main
 
     argv = [f"--scale={s}" for s in scale or []] + [f"--only={o}" for o in only or []]
-    bench_main(argv + ["--report"] * report)
+    bench_main(argv + ["--report"] * report + [f"--results={results}"] * (results is not None))
 
 
 @db_app.command("init")

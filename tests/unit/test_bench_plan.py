@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from bench.__main__ import BENCHMARKS, plan
+from bench.__main__ import BENCHMARKS, default_results, plan
 
 
 def test_the_report_runs_the_pipeline_at_three_scales_and_the_rest_once() -> None:
@@ -39,3 +40,30 @@ def test_the_benchmarks_import_from_any_folder(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_results_go_to_the_checkout_else_to_the_current_folder(tmp_path: Path) -> None:
+    checkout, wheel = tmp_path / "checkout", tmp_path / "site-packages"
+    for root in (checkout, wheel):
+        (root / "bench").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text("[project]\n")
+    assert default_results(checkout / "bench") == checkout / "bench" / "results"
+    assert default_results(wheel / "bench") == Path.cwd() / "bench-results"  # not site-packages
+
+
+def test_pdbi_bench_writes_its_json_where_it_is_told(tmp_path: Path) -> None:
+    out = tmp_path / "figures"
+    command = ["bench", "--only", "generate", "--scale", "0.001", "--results", "figures"]
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("pdbi")), *command],
+        cwd=tmp_path,  # relative to the folder it runs in
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    (written,) = out.glob("bench-*.json")
+    rows = json.loads(written.read_text())["rows"]
+    assert [r["stage"] for r in rows] == ["generate"] and rows[0]["rows"] > 0
+    assert f"results: {written}" in done.stdout
