@@ -81,4 +81,5 @@ class Driver:
             export_day(conn, self.lake, day)  # as the flow does: kept when dw is unchanged
 
     def load_id(self, day: date) -> str:
-        return f"{day.isoformat()}-test{next(self.loads)}"
+        """Shaped like a flow's (`<day>-<run id>`); a counter stands in for the run id."""
+        return f"{day.isoformat()}-replay{next(self.loads)}"
