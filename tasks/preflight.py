@@ -38,10 +38,18 @@ def check_prerequisites() -> list[str]:
     work = work_root(lake) or "the lake itself (file://)"
     return [
         f"lake: {lake.url}",
-        f"database: {database}" + (f" (applied {', '.join(applied)})" if applied else ""),
+        f"database: {database}" + (f" ({applied_line(applied)})" if applied else ""),
         f"java: {java}",
         f"spark: {get_settings().spark_master}, working in {work}",
     ]
+
+
+def applied_line(applied: list[str]) -> str:
+    """A new database applies every migration: say how many and the range, not 21 names that
+    wrap over five lines of a new user's terminal (`pdbi db status` lists each)."""
+    if len(applied) <= 2:
+        return f"applied {', '.join(applied)}"
+    return f"applied {len(applied)} migrations, {applied[0]} to {applied[-1]}"
 
 
 def missing_files(lake: Lake, run_date: date) -> list[str]:

@@ -230,7 +230,8 @@ def run_analytics(
     logger.info("spark outputs: %s", {k: v.get("rows") for k, v in outputs.items() if "rows" in v})
     events = outputs["_events"]
     logger.info("events: %s", events)
-    logger.info("spark seconds by step: %s", outputs.get("_seconds", {}))
+    steps = outputs.get("_seconds", {})
+    logger.info("spark by step: %s", ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
     for guard in outputs.get("_guards", []):
         logger.warning(
             "%s. Accepted: %s is in PDBI_ACCEPT_DAYS (recorded in meta.guard_decisions)",

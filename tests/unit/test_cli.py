@@ -150,3 +150,14 @@ def test_every_missing_export_is_listed_at_once(tmp_path: Path) -> None:
     (tmp_path / "lake" / "transactional" / "2017-11-16" / "students.json").write_text("[]")
     check_days(days[1:])
     assert get_lake().list("raw", "2017-11-16/*") == []  # and nothing was written
+
+
+def test_a_new_database_names_its_migrations_in_one_short_line() -> None:
+    from tasks.preflight import applied_line
+
+    names = sorted(p.name for p in (Path(__file__).parents[2] / "sql" / "migrations").glob("*.sql"))
+    assert len(names) > 2
+    line = applied_line(names)
+    assert line == f"applied {len(names)} migrations, {names[0]} to {names[-1]}"
+    assert len(line) < 80  # was every name: 500 characters
+    assert applied_line(names[-2:]) == f"applied {names[-2]}, {names[-1]}"  # an upgrade: each
