@@ -154,8 +154,9 @@ def test_every_missing_export_is_listed_at_once(tmp_path: Path) -> None:
 
 def test_a_new_database_names_its_migrations_in_one_short_line() -> None:
     from tasks.preflight import applied_line
+    from tasks.resources.postgres import migration_files
 
-    names = sorted(p.name for p in (Path(__file__).parents[2] / "sql" / "migrations").glob("*.sql"))
+    names = [path.name for path in migration_files()]  # in the order they apply
     assert len(names) > 2
     line = applied_line(names)
     assert line == f"applied {len(names)} migrations, {names[0]} to {names[-1]}"
